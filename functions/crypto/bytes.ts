@@ -1,0 +1,91 @@
+/** Byte-string helpers shared by the crypto module and its callers. */
+import { checkBytes, checkInteger } from "./check";
+import { CryptoInputError } from "./errors";
+
+/** WebCrypto's getRandomValues fills at most 65536 bytes per call (workerd throws QuotaExceededError above). */
+const RANDOM_CHUNK = 65536;
+
+/** n bytes from the platform CSPRNG. */
+export function randomBytes(n: number): Uint8Array {
+  checkInteger("n", n, 0, 2 ** 30);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += RANDOM_CHUNK) {
+    crypto.getRandomValues(out.subarray(i, Math.min(n, i + RANDOM_CHUNK)));
+  }
+  return out;
+}
+
+/** Lower-case hex. */
+export function toHex(b: Uint8Array): string {
+  checkBytes("bytes", b);
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** Hex (either case, no prefix, no separators) to bytes; anything else is CryptoInputError "bad_hex". */
+export function fromHex(s: string): Uint8Array {
+  if (typeof s !== "string" || !HEX.test(s)) {
+    throw new CryptoInputError("bad_hex", "expected an even-length string of hex digits");
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** base64url without padding (RFC 4648 §5, as JOSE/COSE use it). */
+export function toBase64url(b: Uint8Array): string {
+  checkBytes("bytes", b);
+  let bin = "";
+  for (const x of b) bin += String.fromCharCode(x);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Strict base64url: alphabet A-Z a-z 0-9 - _, no padding, no whitespace, and canonical
+ * (unused trailing bits zero), so every byte string has exactly one accepted encoding.
+ */
+export function fromBase64url(s: string): Uint8Array {
+  if (typeof s !== "string" || !BASE64URL.test(s) || s.length % 4 === 1) {
+    throw new CryptoInputError("bad_base64", "expected unpadded base64url");
+  }
+  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  if (toBase64url(out) !== s) throw new CryptoInputError("bad_base64", "non-canonical base64url");
+  return out;
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  parts.forEach((p, i) => checkBytes(`parts[${i}]`, p));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+export function utf8(s: string): Uint8Array {
+  if (typeof s !== "string") throw new CryptoInputError("bad_parameter", "expected a string");
+  return encoder.encode(s);
+}
+
+/**
+ * Equality whose running time depends only on the lengths, never on where the first
+ * difference is (for comparing MACs and tokens). Lengths are treated as public.
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  checkBytes("a", a);
+  checkBytes("b", b);
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

@@ -1,0 +1,5 @@
+export * from "./audit-log";
+export * from "./keys";
+export * from "./meters";
+export * from "./operator-tokens";
+export * from "./transport-keys";

@@ -1,0 +1,29 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { randomBytes } from "node:crypto";
+import { defineConfig } from "vitest/config";
+
+// Test secrets are made fresh for every run: nothing secret is written down.
+const hex = (n: number) => randomBytes(n).toString("hex");
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./schema/migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            MASTER_KEYS: `1:${hex(32)},2:${hex(32)}`,
+            MASTER_KEY_CURRENT: "1",
+            BOOTSTRAP_TOKEN: `gk_${hex(32)}`,
+          },
+        },
+      }),
+    ],
+    test: {
+      setupFiles: ["./test/setup.ts"],
+      testTimeout: 60_000,
+    },
+  };
+});
