@@ -7,23 +7,29 @@ const hex = (n: number) => randomBytes(n).toString("hex");
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./schema/migrations");
+  const workers = cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: {
+        TEST_MIGRATIONS: migrations,
+        MASTER_KEYS: `1:${hex(32)},2:${hex(32)}`,
+        MASTER_KEY_CURRENT: "1",
+        BOOTSTRAP_TOKEN: `gk_${hex(32)}`,
+      },
+    },
+  });
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            MASTER_KEYS: `1:${hex(32)},2:${hex(32)}`,
-            MASTER_KEY_CURRENT: "1",
-            BOOTSTRAP_TOKEN: `gk_${hex(32)}`,
-          },
-        },
-      }),
-    ],
     test: {
-      setupFiles: ["./test/setup.ts"],
       testTimeout: 60_000,
+      projects: [
+        // Pure functions (primitives, protocol codecs): no database to prepare.
+        { plugins: [workers], test: { name: "unit", include: ["test/crypto/**/*.test.ts", "test/edhoc/**/*.test.ts"] } },
+        // Everything that stores: D1 migrations applied before each file.
+        {
+          plugins: [workers],
+          test: { name: "service", include: ["test/**/*.test.ts"], exclude: ["test/crypto/**", "test/edhoc/**"], setupFiles: ["./test/setup.ts"] },
+        },
+      ],
     },
   };
 });
