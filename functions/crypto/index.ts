@@ -27,3 +27,16 @@ export { sign, verify, generateSigningKeyPair, type SigningCurve } from "./ecdsa
 export { verifyEd25519 } from "./eddsa";
 export { parsePublicKey, type EcCurve, type ParsedPublicKey } from "./public-key";
 export type { RawKeyPair } from "./private-key";
+export {
+  sealGloCiphering,
+  openGloCiphering,
+  encodeGloCiphering,
+  decodeGloCiphering,
+  axdrLength,
+  readAxdrLength,
+  DLMS_TAG_LENGTH,
+  SC_AUTHENTICATED,
+  SC_ENCRYPTED,
+  type GloCiphering,
+  type DlmsKeys,
+} from "./dlms-ciphering";
