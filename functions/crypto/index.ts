@@ -27,16 +27,5 @@ export { sign, verify, generateSigningKeyPair, type SigningCurve } from "./ecdsa
 export { verifyEd25519 } from "./eddsa";
 export { parsePublicKey, type EcCurve, type ParsedPublicKey } from "./public-key";
 export type { RawKeyPair } from "./private-key";
-export {
-  sealGloCiphering,
-  openGloCiphering,
-  encodeGloCiphering,
-  decodeGloCiphering,
-  axdrLength,
-  readAxdrLength,
-  DLMS_TAG_LENGTH,
-  SC_AUTHENTICATED,
-  SC_ENCRYPTED,
-  type GloCiphering,
-  type DlmsKeys,
-} from "./dlms-ciphering";
+export { sealGloCiphering, openGloCiphering, type DlmsKeys } from "./dlms-ciphering";
+export { sealCcm, openCcm, CCM_NONCE_LENGTHS, CCM_TAG_LENGTHS } from "./aes-ccm";
