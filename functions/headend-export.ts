@@ -1,4 +1,4 @@
-import type { KeyClass } from "../schema";
+import { DLMS_KEY_ID } from "../wire/key-transfer";
 import type { Principal } from "./app-env";
 import { type AuditContext, commitAudited } from "./audit-log";
 import { toHex, wrap } from "./crypto";
@@ -9,8 +9,6 @@ import { activeKeysOfOwner, openKey } from "./key-store";
 import { getMeter } from "./meter-registry";
 import { openTransportKey } from "./transport-keys";
 
-/** DLMS/COSEM key_id of global key transfer (IEC 62056-5-3, security setup method 2). */
-export const DLMS_KEY_ID: Partial<Record<KeyClass, number>> = { guek: 0, ak: 2, kek: 3 };
 
 /**
  * A meter's active keys, each wrapped (RFC 3394) under the calling head-end's transport
@@ -26,7 +24,7 @@ export async function exportMeterKeys(db: Db, custody: Custody, ctx: AuditContex
     const material = await openKey(custody, row);
     exported.push({
       class: row.keyClass,
-      dlmsKeyId: DLMS_KEY_ID[row.keyClass] ?? null,
+      dlmsKeyId: row.keyClass in DLMS_KEY_ID ? DLMS_KEY_ID[row.keyClass as keyof typeof DLMS_KEY_ID] : null,
       keyId: row.id,
       version: row.version,
       algorithm: row.algorithm,
