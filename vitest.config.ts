@@ -20,14 +20,13 @@ export default defineConfig(async () => {
   });
   return {
     test: {
-      testTimeout: 60_000,
       projects: [
         // Pure functions (primitives, protocol codecs): no database to prepare.
-        { plugins: [workers], test: { name: "unit", include: ["test/crypto/**/*.test.ts", "test/edhoc/**/*.test.ts"] } },
+        { plugins: [workers], test: { name: "unit", testTimeout: 60_000, include: ["test/crypto/**/*.test.ts", "test/edhoc/**/*.test.ts"] } },
         // Everything that stores: D1 migrations applied before each file.
         {
           plugins: [workers],
-          test: { name: "service", include: ["test/**/*.test.ts"], exclude: ["test/crypto/**", "test/edhoc/**"], setupFiles: ["./test/setup.ts"] },
+          test: { name: "service", testTimeout: 60_000, include: ["test/**/*.test.ts"], exclude: ["test/crypto/**", "test/edhoc/**"], setupFiles: ["./test/setup.ts"] },
         },
       ],
     },

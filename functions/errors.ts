@@ -1,5 +1,6 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { WireError } from "../wire/axdr";
 import { CryptoInputError, CryptoVerifyError } from "./crypto";
 
 /**
@@ -28,6 +29,22 @@ const STATUS = {
   duplicate_name: 409,
   invalid_state: 409,
   body_too_large: 413,
+  // Meter sessions at the edge (docs/protocol.md §6).
+  unknown_meter: 401,
+  meter_suspended: 403,
+  meter_revoked: 403,
+  wrong_region: 403,
+  edhoc_failed: 400,
+  unsupported_suite: 400,
+  unknown_exchange: 404,
+  unknown_session: 401,
+  session_expired: 401,
+  replayed_message: 409,
+  bad_frame: 400,
+  bad_mac: 400,
+  reading_rejected: 400,
+  reading_replayed: 409,
+  gateway_forbidden: 403,
   unsupported_media_type: 415,
   bulk_invalid: 422,
   key_unwrap_failed: 422,
@@ -77,6 +94,7 @@ export function toGridkeyError(err: unknown): GridkeyError {
   if (err instanceof GridkeyError) return err;
   if (err instanceof CryptoInputError) return new GridkeyError(cryptoCode(err.code), err.message);
   if (err instanceof CryptoVerifyError) return new GridkeyError("key_unwrap_failed", "integrity check failed");
+  if (err instanceof WireError) return new GridkeyError("bad_frame", err.message);
   if (err instanceof HTTPException && err.status === 400) {
     return new GridkeyError("malformed_body", "request body is not valid JSON");
   }

@@ -3,3 +3,4 @@ export * from "./keys";
 export * from "./meters";
 export * from "./operator-tokens";
 export * from "./transport-keys";
+export * from "./readings";

@@ -5,13 +5,14 @@ export const KEY_STATES = ["new", "active", "retired", "destroyed"] as const;
 export type KeyState = (typeof KEY_STATES)[number];
 
 /** What a key is for; the DLMS/COSEM names are in DESIGN.md §3. */
-export const KEY_CLASSES = ["kek", "guek", "ak", "transport"] as const;
+export const KEY_CLASSES = ["kek", "guek", "ak", "gbek", "transport", "signing", "concentrator"] as const;
 export type KeyClass = (typeof KEY_CLASSES)[number];
 
-export const OWNER_TYPES = ["meter", "transport"] as const;
+export const OWNER_TYPES = ["meter", "region", "transport", "deployment"] as const;
 export type OwnerType = (typeof OWNER_TYPES)[number];
 
-export const KEY_ALGORITHMS = ["AES-128", "AES-256"] as const;
+/** AES keys, or a P-256 private scalar (signing and static Diffie-Hellman keys). */
+export const KEY_ALGORITHMS = ["AES-128", "AES-256", "P-256"] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 /**

@@ -2,10 +2,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { adminApi } from "../functions/admin-api";
 import type { AppEnv } from "../functions/app-env";
 import { errorBody, GridkeyError, toGridkeyError } from "../functions/errors";
+import { edge } from "./edge";
 
 /**
- * The one fetch handler of the deployment: health, the OpenAPI document, and the operator
- * API under /v1/admin (meter traffic joins here at the edge). Every response carries a
+ * The one fetch handler of the deployment: health, the OpenAPI document, the operator API
+ * under /v1/admin, and the meters' edge (EDHOC and sessions, routed to concentrators). Every response carries a
  * request id, and every error leaves through `onError` as `{"error":{"code","message"}}`.
  */
 export const app = new OpenAPIHono<AppEnv>();
@@ -19,6 +20,7 @@ app.use("*", async (c, next) => {
 app.get("/health", (c) => c.json({ status: "ok", service: "gridkey" }));
 
 app.route("/v1/admin", adminApi);
+app.route("/", edge);
 
 app.doc31("/v1/openapi.json", {
   openapi: "3.1.0",

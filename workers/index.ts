@@ -3,6 +3,8 @@ import { custodyFor } from "../functions/custody";
 import { rewrapChunk } from "../functions/master-key-rotation";
 import { app } from "./app";
 
+export { Concentrator } from "./concentrator";
+
 export default {
   fetch: app.fetch,
 

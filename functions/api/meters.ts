@@ -4,6 +4,7 @@ import { enrollBulk, MAX_BULK_METERS } from "../bulk-enrollment";
 import { commitEnrollment, EnrollmentInput, findCollisions, prepareMeter } from "../enrollment";
 import { GridkeyError } from "../errors";
 import { exportMeterKeys } from "../headend-export";
+import { rotateMeterKey } from "../key-delivery";
 import { keyMetadata, keysOfOwner } from "../key-store";
 import { getMeter, listMeters, meterView, type MeterTransition, transitionMeter } from "../meter-registry";
 import { dbOf, services } from "./context";
@@ -199,8 +200,27 @@ for (const [op, summary] of transitions) {
   app.openapi(transitionRoute(op, summary), async (c) => {
     const { db, audit } = await services(c);
     const body: { reason?: string } = c.req.valid("json") ?? {};
-    return c.json(meterView(await transitionMeter(db, audit, c.req.valid("param").id, op, body.reason)), 200);
+    const meter = await transitionMeter(db, audit, c.req.valid("param").id, op, body.reason);
+    // Sessions die at once; the concentrator also re-checks the meter on every request.
+    if (meter.state !== "active") await c.env.CONCENTRATOR.get(c.env.CONCENTRATOR.idFromName(meter.region)).dropMeter(meter.id);
+    return c.json(meterView(meter), 200);
   });
 }
+
+app.openapi(
+  createRoute({
+    method: "post",
+    path: "/meters/{id}/keys/{class}/rotate",
+    summary: "Start a two-phase change of a meter key: the new version waits for the meter's acknowledgement",
+    middleware: [requireRole(...WRITERS)] as const,
+    request: { params: z.object({ id: MeterId, class: z.enum(["kek", "guek", "ak"]) }) },
+    responses: { 201: { content: { "application/json": { schema: KeyMetadataSchema } }, description: "The new version, state new" }, ...commonErrors, ...notFound, ...conflict },
+  }),
+  async (c) => {
+    const { db, custody, audit } = await services(c);
+    const { id, class: keyClass } = c.req.valid("param");
+    return c.json(keyMetadata(await rotateMeterKey(db, custody, audit, await getMeter(db, id), keyClass)), 201);
+  },
+);
 
 export const meterRoutes = app;

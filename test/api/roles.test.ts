@@ -20,6 +20,7 @@ const MATRIX: Array<{ route: string; method: string; path: string; allowed: Role
   { route: "suspend", method: "POST", path: "/v1/admin/meters/MTR-none/suspend", allowed: ["admin", "operator"] },
   { route: "resume", method: "POST", path: "/v1/admin/meters/MTR-none/resume", allowed: ["admin", "operator"] },
   { route: "revoke", method: "POST", path: "/v1/admin/meters/MTR-none/revoke", allowed: ["admin", "operator"] },
+  { route: "rotate key", method: "POST", path: "/v1/admin/meters/MTR-none/keys/guek/rotate", allowed: ["admin", "operator"] },
   { route: "export", method: "GET", path: "/v1/admin/meters/MTR-none/export", allowed: ["headend"] },
   { route: "key versions", method: "GET", path: "/v1/admin/keys/key_none", allowed: ["admin", "operator", "auditor"] },
   { route: "audit", method: "GET", path: "/v1/admin/audit", allowed: ["admin", "auditor"] },

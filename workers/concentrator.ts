@@ -1,0 +1,335 @@
+import { DurableObject } from "cloudflare:workers";
+import { CborReader } from "../edhoc/cbor";
+import type { EdhocCredential } from "../edhoc/credentials";
+import { EdhocError, encodeErrorMessage, ERR_UNSPECIFIED } from "../edhoc/errors";
+import { EdhocResponder } from "../edhoc/responder";
+import { EDHOC_RESPONSE_MEDIA_TYPE, parseRequest } from "../edhoc/transport";
+import { webCryptoProvider } from "../edhoc/webcrypto-provider";
+import { commitAudited, type AuditContext } from "../functions/audit-log";
+import { type ConcentratorCredential, concentratorCredential } from "../functions/concentrator-credential";
+import { fromBase64url, randomBytes, toBase64url, toHex, utf8 } from "../functions/crypto";
+import { type Custody, custodyFor } from "../functions/custody";
+import { database, type Db } from "../functions/db";
+import type { MeterRow } from "../functions/enrollment";
+import { GridkeyError, toGridkeyError, type ErrorCode } from "../functions/errors";
+import { meterCredential } from "../functions/meter-credentials";
+import { webCryptoSessionAead } from "../functions/session-aead";
+import { meters } from "../schema";
+import { eq } from "drizzle-orm";
+import {
+  decodeRequestRecord,
+  deriveSessionKeys,
+  openRequest,
+  type RequestRecord,
+  sealResponse,
+  type SessionKeys,
+  type SessionRequest,
+  type SessionResponse,
+} from "../wire/session-record";
+import { runOperation } from "./session-operations";
+
+/** What the edge sends back to the meter: the bytes and how to label them. */
+export type EdgeReply = { status: number; contentType: string; body: Uint8Array; errorCode?: ErrorCode };
+
+export const SESSION_MEDIA_TYPE = "application/gridkey-session+cbor-seq";
+const EXCHANGE_LIFETIME_MS = 60_000;
+const MAX_PENDING = 10_000;
+const CONNECTION_ID_BYTES = 4;
+/** EDHOC suite 2: the session layer's AES-GCM key is 16 bytes. */
+const SESSION_KEY_LENGTH = 16;
+
+type Pending = { responder: EdhocResponder; expiresAt: number; peer: { meter?: MeterRow } };
+
+/** A session as stored: keys sealed under the master key, never in the clear at rest. */
+type StoredSession = {
+  meterId: string;
+  systemTitle: string;
+  mkVersion: number;
+  sealedKeys: string;
+  lastCounter: number;
+  createdAt: number;
+  expiresAt: number;
+};
+
+type LiveSession = StoredSession & { connectionId: Uint8Array; keys: SessionKeys };
+
+/**
+ * A region's concentrator (DESIGN.md §2): terminates EDHOC meter sessions, enforces their
+ * counters, and serves key delivery and reading uploads inside them. One instance per
+ * region; its storage holds sessions and counters so that a restart never lets a replay in.
+ * EDHOC exchanges between message_2 and message_3 live only in memory for a minute: losing
+ * one to a restart costs the meter a new handshake, never a weaker check.
+ */
+export class Concentrator extends DurableObject<Env> {
+  private readonly pending = new Map<string, Pending>();
+  private readonly live = new Map<string, LiveSession>();
+  private credential?: Promise<ConcentratorCredential>;
+
+  /** The region's credential, signed by central: meters fetch it once and cache it by kid. */
+  async credentialCwt(region: string, requestId: string): Promise<Uint8Array> {
+    return (await this.ownCredential(region, requestId)).cwt;
+  }
+
+  /** POST /.well-known/edhoc: message_1 (prefixed `true`) or message_3 (prefixed C_R). */
+  async edhoc(region: string, body: Uint8Array, requestId: string): Promise<EdgeReply> {
+    try {
+      const request = parseRequest(body);
+      if (request.kind === "message_1") return await this.message1(region, request.message, requestId);
+      return await this.message3(region, request.connectionIdResponder, request.message, requestId);
+    } catch (err) {
+      return this.refuse(region, requestId, err);
+    }
+  }
+
+  /** POST /v1/edge/session: one protected request of an established session. */
+  async session(region: string, body: Uint8Array, requestId: string): Promise<EdgeReply> {
+    try {
+      return await this.request(region, decodeRequestRecord(body), requestId);
+    } catch (err) {
+      return this.refuse(region, requestId, err);
+    }
+  }
+
+  /** Ends every session of a meter at once (it was suspended or revoked). */
+  async dropMeter(meterId: string): Promise<number> {
+    const ids = (await this.ctx.storage.get<string[]>(`m:${meterId}`)) ?? [];
+    await this.ctx.storage.delete([...ids.map((id) => `s:${id}`), `m:${meterId}`]);
+    for (const id of ids) this.live.delete(id);
+    return ids.length;
+  }
+
+  private async message1(region: string, message: Uint8Array, requestId: string): Promise<EdgeReply> {
+    this.expireExchanges();
+    const own = await this.ownCredential(region, requestId);
+    const connectionId = await this.freshConnectionId();
+    const peer: { meter?: MeterRow } = {};
+    const responder = new EdhocResponder({
+      provider: webCryptoProvider,
+      methods: [3],
+      suites: [2],
+      credential: own.local,
+      connectionId,
+      resolveCredential: async (kid) => {
+        const found = await this.resolveMeter(region, kid);
+        peer.meter = found?.meter;
+        return found?.credential;
+      },
+    });
+    await responder.processMessage1(message);
+    const message2 = await responder.message2();
+    this.pending.set(toHex(connectionId), { responder, peer, expiresAt: Date.now() + EXCHANGE_LIFETIME_MS });
+    return { status: 200, contentType: EDHOC_RESPONSE_MEDIA_TYPE, body: message2 };
+  }
+
+  private async message3(region: string, connectionId: Uint8Array, rest: Uint8Array, requestId: string): Promise<EdgeReply> {
+    const { message3, record } = splitMessage3(rest);
+    const key = toHex(connectionId);
+    const pending = this.pending.get(key);
+    // Consumed before use: a replayed message_3 finds nothing and creates nothing.
+    this.pending.delete(key);
+    if (!pending || pending.expiresAt < Date.now()) {
+      throw new GridkeyError("unknown_exchange", "no EDHOC exchange is waiting for this message_3 (unknown, used or expired)");
+    }
+    let session;
+    try {
+      ({ session } = await pending.responder.processMessage3(message3));
+    } catch (err) {
+      if (!(err instanceof GridkeyError)) throw err;
+      // Raised while resolving ID_CRED_I (revoked, suspended, other region): an EDHOC error message.
+      await this.auditRefusal(region, requestId, err);
+      return { status: err.status, contentType: EDHOC_RESPONSE_MEDIA_TYPE, body: encodeErrorMessage(ERR_UNSPECIFIED, err.code), errorCode: err.code };
+    }
+    const meter = pending.peer.meter!;
+    const keys = await deriveSessionKeys(session, SESSION_KEY_LENGTH);
+    const live = await this.storeSession(region, connectionId, meter, keys);
+    if (!record) return { status: 204, contentType: SESSION_MEDIA_TYPE, body: new Uint8Array(0) };
+    return this.serve(region, live, { connectionId, ...record }, requestId);
+  }
+
+  /** ID_CRED_I → the meter's CCS, refusing meters of other regions or not active. */
+  private async resolveMeter(region: string, kid: Uint8Array): Promise<{ meter: MeterRow; credential: EdhocCredential } | undefined> {
+    if (kid.length !== 8) return undefined;
+    const [meter] = await this.db().select().from(meters).where(eq(meters.systemTitle, toHex(kid).toUpperCase()));
+    if (!meter) return undefined;
+    checkMeterUsable(meter, region);
+    return { meter, credential: meterCredential(meter) };
+  }
+
+  private async request(region: string, record: RequestRecord, requestId: string): Promise<EdgeReply> {
+    const live = await this.loadSession(region, record.connectionId);
+    return this.serve(region, live, record, requestId);
+  }
+
+  /** Checks the counter, opens the request, persists the counter, then runs the operation. */
+  private async serve(region: string, live: LiveSession, record: RequestRecord, requestId: string): Promise<EdgeReply> {
+    const meter = await this.meterOf(live, region);
+    if (record.counter <= live.lastCounter) {
+      throw new GridkeyError("replayed_message", `counter ${record.counter} is not above ${live.lastCounter}`, { meterId: meter.id });
+    }
+    let request: SessionRequest;
+    try {
+      request = await openRequest(webCryptoSessionAead, live.keys, record);
+    } catch {
+      throw new GridkeyError("bad_mac", "the session request does not authenticate", { meterId: meter.id });
+    }
+    live.lastCounter = record.counter;
+    await this.ctx.storage.put(`s:${toHex(live.connectionId)}`, stored(live));
+    const response = await this.operate(region, meter, request, requestId);
+    const body = await sealResponse(webCryptoSessionAead, live.keys, live.connectionId, record.counter, response);
+    return { status: 200, contentType: SESSION_MEDIA_TYPE, body };
+  }
+
+  /** Runs an operation; refusals inside a working session travel encrypted, as [1, code, message]. */
+  private async operate(region: string, meter: MeterRow, request: SessionRequest, requestId: string): Promise<SessionResponse> {
+    const audit: AuditContext = { actor: { id: `meter:${meter.id}`, role: "meter" }, requestId };
+    try {
+      const result = await runOperation({ db: this.db(), custody: await this.custody(), storage: this.ctx.storage, audit, region, meter }, request);
+      return { ok: true, result };
+    } catch (err) {
+      const e = toGridkeyError(err);
+      if (e.status >= 500) throw e;
+      await this.auditRefusal(region, requestId, e, meter.id);
+      return { ok: false, code: e.code, message: e.message };
+    }
+  }
+
+  private async meterOf(live: LiveSession, region: string): Promise<MeterRow> {
+    const [meter] = await this.db().select().from(meters).where(eq(meters.id, live.meterId));
+    if (!meter) throw new GridkeyError("unknown_meter", "the session's meter is no longer enrolled");
+    checkMeterUsable(meter, region);
+    return meter;
+  }
+
+  private async storeSession(region: string, connectionId: Uint8Array, meter: MeterRow, keys: SessionKeys): Promise<LiveSession> {
+    const now = Date.now();
+    const id = toHex(connectionId);
+    const { mkVersion, sealed } = await (await this.custody()).seal(packKeys(keys), sessionAad(region, id));
+    const live: LiveSession = {
+      meterId: meter.id,
+      systemTitle: meter.systemTitle,
+      mkVersion,
+      sealedKeys: sealed,
+      lastCounter: 0,
+      createdAt: now,
+      expiresAt: now + this.sessionLifetimeMs(),
+      connectionId,
+      keys,
+    };
+    const index = (await this.ctx.storage.get<string[]>(`m:${meter.id}`)) ?? [];
+    await this.ctx.storage.put({ [`s:${id}`]: stored(live), [`m:${meter.id}`]: [...index.filter((s) => s !== id), id] });
+    this.live.set(id, live);
+    return live;
+  }
+
+  private async loadSession(region: string, connectionId: Uint8Array): Promise<LiveSession> {
+    const id = toHex(connectionId);
+    let live = this.live.get(id);
+    if (!live) {
+      const s = await this.ctx.storage.get<StoredSession>(`s:${id}`);
+      if (!s) throw new GridkeyError("unknown_session", "no session with this connection identifier");
+      const keys = unpackKeys(await (await this.custody()).open(s.mkVersion, s.sealedKeys, sessionAad(region, id)));
+      live = { ...s, connectionId, keys };
+      this.live.set(id, live);
+    }
+    if (live.expiresAt <= Date.now()) {
+      this.live.delete(id);
+      await this.ctx.storage.delete(`s:${id}`);
+      throw new GridkeyError("session_expired", "the session has expired; run EDHOC again", { meterId: live.meterId });
+    }
+    return live;
+  }
+
+  private async freshConnectionId(): Promise<Uint8Array> {
+    for (;;) {
+      const id = randomBytes(CONNECTION_ID_BYTES);
+      const key = toHex(id);
+      if (!this.pending.has(key) && !this.live.has(key) && !(await this.ctx.storage.get(`s:${key}`))) return id;
+    }
+  }
+
+  private expireExchanges(): void {
+    const now = Date.now();
+    for (const [key, p] of this.pending) if (p.expiresAt < now) this.pending.delete(key);
+    // Bounded memory: the oldest exchanges give way first.
+    while (this.pending.size >= MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+  }
+
+  /**
+   * Every refusal leaves the edge as a stable code. EDHOC failures carry the EDHOC error
+   * message (ERR_CODE 2 with SUITES_R for suite negotiation); refusals that name a meter or
+   * a session are audited.
+   */
+  private async refuse(region: string, requestId: string, err: unknown): Promise<EdgeReply> {
+    if (err instanceof EdhocError) {
+      const code: ErrorCode = err.code === "wrong_selected_suite" ? "unsupported_suite" : err.code === "unknown_credential" ? "unknown_meter" : "edhoc_failed";
+      if (code !== "unsupported_suite") await this.auditRefusal(region, requestId, new GridkeyError(code, err.message));
+      return { status: 400, contentType: EDHOC_RESPONSE_MEDIA_TYPE, body: err.errorMessage ?? new Uint8Array(0), errorCode: code };
+    }
+    const e = toGridkeyError(err);
+    if (e.status >= 500) throw err;
+    await this.auditRefusal(region, requestId, e);
+    return { status: e.status, contentType: "application/json", body: utf8(JSON.stringify({ error: { code: e.code, message: e.message } })), errorCode: e.code };
+  }
+
+  private async auditRefusal(region: string, requestId: string, e: GridkeyError, meterId?: string): Promise<void> {
+    if (e.code === "bad_frame" && !meterId) return; // no identity to attribute an unreadable frame to
+    const target = meterId ?? (e.details as { meterId?: string } | undefined)?.meterId;
+    await commitAudited(this.db(), { actor: { id: target ? `meter:${target}` : "edge", role: "meter" }, requestId }, {
+      action: "edge.refused",
+      targetType: target ? "meter" : "region",
+      targetId: target ?? region,
+      details: { code: e.code, region },
+    });
+  }
+
+  private ownCredential(region: string, requestId: string): Promise<ConcentratorCredential> {
+    this.credential ??= this.custody().then((custody) => concentratorCredential(this.db(), custody, region, requestId));
+    this.credential.catch(() => (this.credential = undefined));
+    return this.credential;
+  }
+
+  private sessionLifetimeMs(): number {
+    return Number(this.env.SESSION_LIFETIME_SECONDS ?? "3600") * 1000;
+  }
+
+  private db(): Db {
+    return database(this.env.DB);
+  }
+
+  private custody(): Promise<Custody> {
+    return custodyFor(this.env);
+  }
+}
+
+function checkMeterUsable(meter: MeterRow, region: string): void {
+  if (meter.state === "revoked") throw new GridkeyError("meter_revoked", "the meter is revoked", { meterId: meter.id });
+  if (meter.state === "suspended") throw new GridkeyError("meter_suspended", "the meter is suspended", { meterId: meter.id });
+  if (meter.region !== region) throw new GridkeyError("wrong_region", "the meter belongs to another region", { meterId: meter.id });
+}
+
+/** message_3 is one CBOR byte string; a session request record (counter, ciphertext) may follow. */
+function splitMessage3(rest: Uint8Array): { message3: Uint8Array; record?: { counter: number; ciphertext: Uint8Array } } {
+  const reader = new CborReader(rest);
+  const first = reader.nextWithRaw();
+  if (reader.atEnd) return { message3: first.raw };
+  const { counter, ciphertext } = decodeRequestRecord(rest.subarray(reader.offset), new Uint8Array(0));
+  return { message3: first.raw, record: { counter, ciphertext } };
+}
+
+function stored(live: LiveSession): StoredSession {
+  const { connectionId: _id, keys: _keys, ...rest } = live;
+  return rest;
+}
+
+function sessionAad(region: string, connectionIdHex: string): Uint8Array {
+  return utf8(`gridkey/session-keys/v1|${region}|${connectionIdHex}`);
+}
+
+function packKeys(k: SessionKeys): Uint8Array {
+  return utf8(JSON.stringify([k.keyI2R, k.keyR2I, k.ivI2R, k.ivR2I].map(toBase64url)));
+}
+
+function unpackKeys(bytes: Uint8Array): SessionKeys {
+  const [keyI2R, keyR2I, ivI2R, ivR2I] = (JSON.parse(new TextDecoder().decode(bytes)) as string[]).map(fromBase64url);
+  return { keyI2R: keyI2R!, keyR2I: keyR2I!, ivI2R: ivI2R!, ivR2I: ivR2I! };
+}

@@ -1,0 +1,70 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../functions/app-env";
+import { centralSigner } from "../functions/central-signing";
+import { toHex } from "../functions/crypto";
+import { custodyFor } from "../functions/custody";
+import { database } from "../functions/db";
+import { GridkeyError } from "../functions/errors";
+import { EDHOC_REQUEST_MEDIA_TYPE } from "../edhoc/transport";
+import { type EdgeReply, SESSION_MEDIA_TYPE } from "./concentrator";
+
+/** EDHOC messages are tens of bytes; the first request riding on message_3 adds a little. */
+const EDHOC_BODY_LIMIT = 4 * 1024;
+const SESSION_BODY_LIMIT = 16 * 1024;
+const REGION = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/**
+ * The edge for meters and gateways (DESIGN.md §2, docs/protocol.md §3): EDHOC at
+ * /.well-known/edhoc as RFC 9528 Appendix A.2 lays it out, session requests, and the
+ * public credentials a meter needs. `?region=` picks the region's concentrator.
+ */
+export const edge = new Hono<AppEnv>();
+
+edge.get("/v1/edge/trust-anchor", async (c) => {
+  const signer = await centralSigner(database(c.env.DB), await custodyFor(c.env), c.get("requestId"));
+  return c.json({ kid: toHex(signer.kid), alg: "ES256", publicKey: toHex(signer.publicKey) });
+});
+
+edge.get("/v1/edge/credential", async (c) => {
+  const region = regionOf(c.req.query("region"));
+  const cwt = await concentrator(c.env, region).credentialCwt(region, c.get("requestId"));
+  return new Response(cwt.slice(), { headers: { "content-type": "application/cwt" } });
+});
+
+edge.post("/.well-known/edhoc", async (c) => {
+  const region = regionOf(c.req.query("region"));
+  const body = await binaryBody(c.req.raw, EDHOC_REQUEST_MEDIA_TYPE, EDHOC_BODY_LIMIT);
+  return reply(await concentrator(c.env, region).edhoc(region, body, c.get("requestId")));
+});
+
+edge.post("/v1/edge/session", async (c) => {
+  const region = regionOf(c.req.query("region"));
+  const body = await binaryBody(c.req.raw, SESSION_MEDIA_TYPE, SESSION_BODY_LIMIT);
+  return reply(await concentrator(c.env, region).session(region, body, c.get("requestId")));
+});
+
+export function concentrator(env: Env, region: string) {
+  return env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region));
+}
+
+function regionOf(region: string | undefined): string {
+  if (!region || !REGION.test(region)) throw new GridkeyError("bad_parameter", "name the region: ?region=<region>");
+  return region;
+}
+
+async function binaryBody(req: Request, mediaType: string, limit: number): Promise<Uint8Array> {
+  const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== mediaType) throw new GridkeyError("unsupported_media_type", `send ${mediaType}`);
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new GridkeyError("body_too_large", `the body is over ${limit} bytes`);
+  const body = new Uint8Array(await req.arrayBuffer());
+  if (body.length > limit) throw new GridkeyError("body_too_large", `the body is over ${limit} bytes`);
+  if (body.length === 0) throw new GridkeyError("bad_frame", "the body is empty");
+  return body;
+}
+
+function reply(r: EdgeReply): Response {
+  const headers: Record<string, string> = { "content-type": r.contentType };
+  if (r.errorCode) headers["gridkey-error"] = r.errorCode;
+  return new Response(r.status === 204 ? null : r.body.slice(), { status: r.status, headers });
+}
