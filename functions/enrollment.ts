@@ -62,6 +62,7 @@ export async function prepareMeter(
   }
   const meter: MeterRow = {
     id: input.id,
+    kind: "meter",
     systemTitle: input.systemTitle.toUpperCase(),
     region: input.region,
     suite: input.suite,
@@ -72,6 +73,38 @@ export async function prepareMeter(
     updatedAt: now,
   };
   return { meter, keys: keyRows };
+}
+
+export const GatewayInput = z
+  .object({
+    id: MeterId,
+    systemTitle: hexBytes(8, "bad_parameter").describe("the gateway's own 8-byte system title, hex"),
+    region: Region,
+    identityPublicKey: hexBytes([33, 49, 65, 97, 91, 120], "bad_public_key").describe("P-256 or P-384 public key, SEC1 or SPKI, hex"),
+  })
+  .strict()
+  .openapi("GatewayInput");
+export type GatewayInput = z.infer<typeof GatewayInput>;
+
+/**
+ * A gateway: an identity that opens its own EDHOC session and relays uploads for the
+ * meters of its region. It gets no keys: nothing it relays is readable to it.
+ */
+export function prepareGateway(input: GatewayInput, now: number): PreparedMeter {
+  const { curve, sec1 } = parsePublicKey(fromHex(input.identityPublicKey));
+  const meter: MeterRow = {
+    id: input.id,
+    kind: "gateway",
+    systemTitle: input.systemTitle.toUpperCase(),
+    region: input.region,
+    suite: curve === "P-384" ? 2 : 1,
+    identityCurve: curve,
+    identityPublicKey: toHex(sec1),
+    state: "active",
+    createdAt: now,
+    updatedAt: now,
+  };
+  return { meter, keys: [] };
 }
 
 async function importedKeys(
@@ -130,8 +163,8 @@ function jsonList(values: string[]) {
 /** Writes meters, their keys and one audit record per meter, all or nothing. */
 export async function commitEnrollment(db: Db, ctx: AuditContext, prepared: PreparedMeter[]): Promise<void> {
   const entries: AuditEntry[] = prepared.map(({ meter, keys: k }) => ({
-    action: "meter.enroll",
-    targetType: "meter",
+    action: `${meter.kind}.enroll`,
+    targetType: meter.kind,
     targetId: meter.id,
     details: { region: meter.region, suite: meter.suite, systemTitle: meter.systemTitle, keys: k.map((r) => ({ class: r.keyClass, id: r.id, origin: r.origin })) },
   }));

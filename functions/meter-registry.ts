@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, type SQL } from "drizzle-orm";
-import { meters, type MeterState } from "../schema";
+import { type DeviceKind, meters, type MeterState } from "../schema";
 import { type AuditContext, commitAudited } from "./audit-log";
 import type { Db } from "./db";
 import type { MeterRow } from "./enrollment";
@@ -7,7 +7,7 @@ import { GridkeyError } from "./errors";
 import { destroyOwnerKeys } from "./key-store";
 import { iso } from "./time";
 
-export type MeterFilter = { region?: string; state?: MeterState; suite?: number; after?: string; limit: number };
+export type MeterFilter = { region?: string; state?: MeterState; suite?: number; kind?: DeviceKind; after?: string; limit: number };
 
 /** A page of meters in id order; `next` is the cursor for the page after, if any. */
 export async function listMeters(db: Db, filter: MeterFilter): Promise<{ meters: MeterRow[]; next: string | null }> {
@@ -15,6 +15,7 @@ export async function listMeters(db: Db, filter: MeterFilter): Promise<{ meters:
   if (filter.region) where.push(eq(meters.region, filter.region));
   if (filter.state) where.push(eq(meters.state, filter.state));
   if (filter.suite !== undefined) where.push(eq(meters.suite, filter.suite));
+  if (filter.kind) where.push(eq(meters.kind, filter.kind));
   if (filter.after) where.push(gt(meters.id, filter.after));
   const rows = await db
     .select()
@@ -28,7 +29,7 @@ export async function listMeters(db: Db, filter: MeterFilter): Promise<{ meters:
 
 export async function getMeter(db: Db, id: string): Promise<MeterRow> {
   const [row] = await db.select().from(meters).where(eq(meters.id, id));
-  if (!row) throw new GridkeyError("meter_not_found", `no meter ${id}`);
+  if (!row) throw new GridkeyError("meter_not_found", `no meter or gateway ${id}`);
   return row;
 }
 
@@ -64,6 +65,7 @@ export async function transitionMeter(db: Db, ctx: AuditContext, id: string, op:
 export function meterView(row: MeterRow) {
   return {
     id: row.id,
+    kind: row.kind,
     systemTitle: row.systemTitle,
     region: row.region,
     suite: row.suite,

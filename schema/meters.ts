@@ -3,13 +3,17 @@ import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 export const METER_STATES = ["active", "suspended", "revoked"] as const;
 export type MeterState = (typeof METER_STATES)[number];
 export const CURVES = ["P-256", "P-384"] as const;
+/** A gateway is enrolled like a meter (identity, system title, region) but holds no meter keys. */
+export const DEVICE_KINDS = ["meter", "gateway"] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
 export type Curve = (typeof CURVES)[number];
 
-/** The meter registry: one row per enrolled meter. */
+/** The registry: one row per enrolled meter or gateway. */
 export const meters = sqliteTable(
   "meters",
   {
     id: text("id").primaryKey(),
+    kind: text("kind", { enum: DEVICE_KINDS }).notNull().default("meter"),
     /** DLMS system title: 8 bytes, upper-case hex. */
     systemTitle: text("system_title").notNull().unique(),
     region: text("region").notNull(),

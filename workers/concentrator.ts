@@ -181,9 +181,9 @@ export class Concentrator extends DurableObject<Env> {
 
   /** Runs an operation; refusals inside a working session travel encrypted, as [1, code, message]. */
   private async operate(region: string, meter: MeterRow, request: SessionRequest, requestId: string): Promise<SessionResponse> {
-    const audit: AuditContext = { actor: { id: `meter:${meter.id}`, role: "meter" }, requestId };
+    const audit: AuditContext = { actor: { id: `${meter.kind}:${meter.id}`, role: meter.kind }, requestId };
     try {
-      const result = await runOperation({ db: this.db(), custody: await this.custody(), storage: this.ctx.storage, audit, region, meter }, request);
+      const result = await runOperation({ db: this.db(), custody: await this.custody(), storage: this.ctx.storage, audit, region, device: meter }, request);
       return { ok: true, result };
     } catch (err) {
       const e = toGridkeyError(err);

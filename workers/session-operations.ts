@@ -8,6 +8,8 @@ import { acknowledgeKeys, keyDelivery } from "../functions/key-delivery";
 import { openReading, storeReading } from "../functions/readings";
 import { toHex } from "../functions/crypto";
 import { decodeGloCiphering } from "../wire/glo-ciphering";
+import { meters } from "../schema";
+import { eq } from "drizzle-orm";
 import type { SessionRequest } from "../wire/session-record";
 
 export type OperationContext = {
@@ -17,7 +19,8 @@ export type OperationContext = {
   storage: DurableObjectStorage;
   audit: AuditContext;
   region: string;
-  meter: MeterRow;
+  /** The session's device: a meter, or a gateway relaying for the meters of its region. */
+  device: MeterRow;
 };
 
 type Operation = (ctx: OperationContext, args: CborMap) => Promise<CborMap>;
@@ -37,11 +40,17 @@ export async function runOperation(ctx: OperationContext, request: SessionReques
 }
 
 async function deliverKeys(ctx: OperationContext): Promise<CborMap> {
-  const { keyData, keys } = await keyDelivery(ctx.db, ctx.custody, ctx.meter, ctx.audit.requestId);
+  const { keyData, keys } = await keyDelivery(ctx.db, ctx.custody, ownMeter(ctx), ctx.audit.requestId);
   return new CborMap([
     ["keyData", keyData],
     ["keys", keys.map((k): CborValue => [k.class, k.dlmsKeyId, k.keyId, k.version, k.state])],
   ]);
+}
+
+/** Keys go to a meter only, inside its own session: never to a gateway. */
+function ownMeter(ctx: OperationContext): MeterRow {
+  if (ctx.device.kind !== "meter") throw new GridkeyError("gateway_forbidden", "a gateway never receives meter keys");
+  return ctx.device;
 }
 
 async function acknowledge(ctx: OperationContext, args: CborMap): Promise<CborMap> {
@@ -53,7 +62,7 @@ async function acknowledge(ctx: OperationContext, args: CborMap): Promise<CborMa
     }
     return { keyId: item[0], version: item[1] };
   });
-  return new CborMap([["acknowledged", await acknowledgeKeys(ctx.db, ctx.audit, ctx.meter, acked)]]);
+  return new CborMap([["acknowledged", await acknowledgeKeys(ctx.db, ctx.audit, ownMeter(ctx), acked)]]);
 }
 
 /**
@@ -61,22 +70,21 @@ async function acknowledge(ctx: OperationContext, args: CborMap): Promise<CborMa
  * GUEK/AK, its invocation counter strictly above the last one accepted under that key, then
  * handed to the readings sink. The counter is stored after the reading, and the sink's
  * unique index refuses a counter twice, so no crash between the two lets a frame in twice.
+ * A meter uploads its own frames; a gateway relays frames of any active meter of its region.
  */
 async function uploadReading(ctx: OperationContext, args: CborMap): Promise<CborMap> {
   const apdu = args.get("apdu");
   if (!(apdu instanceof Uint8Array)) throw new GridkeyError("bad_parameter", "apdu is a byte string");
   const frame = decodeGloCiphering(apdu);
-  if (toHex(frame.systemTitle).toUpperCase() !== ctx.meter.systemTitle) {
-    throw new GridkeyError("bad_frame", "the frame's system title is not the session's meter");
-  }
-  const opened = await openReading(ctx.db, ctx.custody, ctx.meter, frame);
-  const counterKey = `ic:${ctx.meter.id}:${opened.guek.id}:${opened.guek.version}`;
+  const meter = await frameOwner(ctx, toHex(frame.systemTitle).toUpperCase());
+  const opened = await openReading(ctx.db, ctx.custody, meter, frame);
+  const counterKey = `ic:${meter.id}:${opened.guek.id}:${opened.guek.version}`;
   const last = (await ctx.storage.get<number>(counterKey)) ?? 0;
   if (frame.invocationCounter <= last) {
     throw new GridkeyError("reading_replayed", `invocation counter ${frame.invocationCounter} is not above ${last}`);
   }
   try {
-    await storeReading(ctx.db, ctx.meter, frame, opened, ctx.meter.id);
+    await storeReading(ctx.db, meter, frame, opened, ctx.device.id);
   } catch (err) {
     if (/UNIQUE constraint failed: readings/.test(String((err as Error)?.message) + String((err as Error)?.cause))) {
       throw new GridkeyError("reading_replayed", "this invocation counter was already accepted");
@@ -85,4 +93,16 @@ async function uploadReading(ctx: OperationContext, args: CborMap): Promise<Cbor
   }
   await ctx.storage.put(counterKey, frame.invocationCounter);
   return new CborMap([["invocationCounter", frame.invocationCounter]]);
+}
+
+async function frameOwner(ctx: OperationContext, systemTitle: string): Promise<MeterRow> {
+  if (ctx.device.kind === "meter") {
+    if (systemTitle !== ctx.device.systemTitle) throw new GridkeyError("bad_frame", "the frame's system title is not the session's meter");
+    return ctx.device;
+  }
+  const [meter] = await ctx.db.select().from(meters).where(eq(meters.systemTitle, systemTitle));
+  if (!meter || meter.kind !== "meter") throw new GridkeyError("unknown_meter", "the frame's system title names no enrolled meter");
+  if (meter.region !== ctx.region) throw new GridkeyError("wrong_region", "the frame's meter belongs to another region");
+  if (meter.state !== "active") throw new GridkeyError(meter.state === "revoked" ? "meter_revoked" : "meter_suspended", `the frame's meter is ${meter.state}`);
+  return meter;
 }

@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { METER_STATES } from "../../schema";
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { DEVICE_KINDS, METER_STATES } from "../../schema";
 import { enrollBulk, MAX_BULK_METERS } from "../bulk-enrollment";
-import { commitEnrollment, EnrollmentInput, findCollisions, prepareMeter } from "../enrollment";
+import { commitEnrollment, EnrollmentInput, findCollisions, GatewayInput, type PreparedMeter, prepareGateway, prepareMeter } from "../enrollment";
 import { GridkeyError } from "../errors";
 import { exportMeterKeys } from "../headend-export";
 import { rotateMeterKey } from "../key-delivery";
@@ -14,6 +16,7 @@ import { KeyMetadataSchema } from "./keys";
 const Meter = z
   .object({
     id: z.string(),
+    kind: z.enum(DEVICE_KINDS),
     systemTitle: z.string(),
     region: z.string(),
     suite: z.number().int(),
@@ -31,12 +34,21 @@ const ListQuery = z.object({
   region: Region.optional(),
   state: z.enum(METER_STATES).optional(),
   suite: z.enum(["0", "1", "2"]).optional(),
+  kind: z.enum(DEVICE_KINDS).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: MeterId.optional().describe("the `next` of the previous page"),
 });
 const TransitionBody = z.object({ reason: z.string().max(500).optional() }).strict();
 
 const READERS = ["admin", "operator", "auditor"] as const;
+
+async function enrollOne(c: Context<AppEnv>, prepared: PreparedMeter) {
+  const { db, audit } = await services(c);
+  const collision = (await findCollisions(db, [prepared])).get(0);
+  if (collision) throw new GridkeyError(collision.code as "duplicate_meter", collision.message);
+  await commitEnrollment(db, audit, [prepared]);
+  return prepared.meter;
+}
 const WRITERS = ["admin", "operator"] as const;
 
 function transitionRoute(op: MeterTransition, summary: string) {
@@ -69,11 +81,19 @@ const app = newApp()
     async (c) => {
       const { db, custody, audit } = await services(c);
       const prepared = await prepareMeter(db, custody, c.req.valid("json"), Date.now());
-      const collision = (await findCollisions(db, [prepared])).get(0);
-      if (collision) throw new GridkeyError(collision.code as "duplicate_meter", collision.message);
-      await commitEnrollment(db, audit, [prepared]);
-      return c.json(meterView(prepared.meter), 201);
+      return c.json(meterView(await enrollOne(c, prepared)), 201);
     },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/gateways",
+      summary: "Enroll a gateway: its own identity and sessions, no meter keys",
+      middleware: [requireRole(...WRITERS)] as const,
+      request: { body: { content: { "application/json": { schema: GatewayInput } }, required: true } },
+      responses: { 201: { content: { "application/json": { schema: Meter } }, description: "Enrolled" }, ...commonErrors, ...conflict },
+    }),
+    async (c) => c.json(meterView(await enrollOne(c, prepareGateway(c.req.valid("json"), Date.now()))), 201),
   )
   .openapi(
     createRoute({
@@ -116,7 +136,7 @@ const app = newApp()
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const filter = { region: q.region, state: q.state, suite: q.suite === undefined ? undefined : Number(q.suite), after: q.cursor, limit: q.limit };
+      const filter = { region: q.region, state: q.state, kind: q.kind, suite: q.suite === undefined ? undefined : Number(q.suite), after: q.cursor, limit: q.limit };
       const page = await listMeters(dbOf(c), filter);
       return c.json({ meters: page.meters.map(meterView), next: page.next }, 200);
     },

@@ -13,6 +13,7 @@ const MATRIX: Array<{ route: string; method: string; path: string; allowed: Role
   { route: "import transport key", method: "POST", path: "/v1/admin/transport-keys", allowed: ["admin"], json: async () => ({ name: unique("tk"), purpose: "manufacturer", key: toHex(crypto.getRandomValues(new Uint8Array(16))) }) },
   { route: "list transport keys", method: "GET", path: "/v1/admin/transport-keys", allowed: ["admin", "operator", "auditor"] },
   { route: "enroll", method: "POST", path: "/v1/admin/meters", allowed: ["admin", "operator"], json: () => meterInput() },
+  { route: "enroll gateway", method: "POST", path: "/v1/admin/gateways", allowed: ["admin", "operator"], json: async () => { const m = await meterInput(); return { id: m.id, systemTitle: m.systemTitle, region: m.region, identityPublicKey: m.identityPublicKey }; } },
   { route: "bulk enroll", method: "POST", path: "/v1/admin/meters/bulk", allowed: ["admin", "operator"] },
   { route: "list meters", method: "GET", path: "/v1/admin/meters", allowed: ["admin", "operator", "auditor"] },
   { route: "get meter", method: "GET", path: "/v1/admin/meters/MTR-none", allowed: ["admin", "operator", "auditor"] },

@@ -65,6 +65,7 @@ describe("gridkey's layer on EDHOC, byte for byte", () => {
     const m = v.meterCredential;
     const credential = meterCredential({
       id: m.meterId,
+      kind: "meter",
       systemTitle: m.systemTitle.toUpperCase(),
       region: "north-1",
       suite: 1,

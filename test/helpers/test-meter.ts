@@ -22,6 +22,8 @@ export class TestMeter {
   keys?: SessionKeys;
   counter = 0;
   lastRecord?: Uint8Array;
+  /** How requests reach the edge: straight, or through a relaying gateway. */
+  transport: (path: string, method: string, body?: Uint8Array, contentType?: string) => Promise<Response> = post;
 
   private constructor(
     readonly id: string,
@@ -30,6 +32,14 @@ export class TestMeter {
     readonly identity: { privateKey: Uint8Array; publicKey: Uint8Array },
     readonly kek: Uint8Array,
   ) {}
+
+  static async enrollGateway(region = "north-1"): Promise<TestMeter> {
+    const identity = await generateP256KeyPair();
+    const gateway = new TestMeter(unique("GW"), systemTitle(), region, identity, new Uint8Array(16));
+    const res = await call("POST", "/v1/admin/gateways", { json: { id: gateway.id, systemTitle: gateway.systemTitle, region, identityPublicKey: toHex(identity.publicKey) } });
+    if (res.status !== 201) throw new Error(`gateway enrollment failed: ${JSON.stringify(res.body)}`);
+    return gateway;
+  }
 
   static async enroll(region = "north-1", overrides: Record<string, unknown> = {}): Promise<TestMeter> {
     const identity = await generateP256KeyPair();
@@ -85,7 +95,7 @@ export class TestMeter {
 
   /** message_1 → message_2; returns the raw reply and, on success, the initiator ready for message_3. */
   async start(region = this.region, initiator = this.initiator([2], undefined, region)) {
-    const res = await post(`/.well-known/edhoc?region=${region}`, "POST", message1Request(await initiator.message1()), "application/cid-edhoc+cbor-seq");
+    const res = await this.transport(`/.well-known/edhoc?region=${region}`, "POST", message1Request(await initiator.message1()), "application/cid-edhoc+cbor-seq");
     const body = new Uint8Array(await res.arrayBuffer());
     return { res, body, initiator };
   }
@@ -101,7 +111,7 @@ export class TestMeter {
     this.counter = 1;
     const record = await sealRequest(webCryptoSessionAead, this.keys, this.connectionId, 1, { op: first.op, args: first.args ?? new CborMap() });
     const withoutId = record.subarray(encodedIdLength(this.connectionId));
-    const reply = await post(`/.well-known/edhoc?region=${region}`, "POST", continueRequest(this.connectionId, concatBytes(m3, withoutId)), "application/cid-edhoc+cbor-seq");
+    const reply = await this.transport(`/.well-known/edhoc?region=${region}`, "POST", continueRequest(this.connectionId, concatBytes(m3, withoutId)), "application/cid-edhoc+cbor-seq");
     return this.readReply(reply, 1);
   }
 
@@ -114,7 +124,7 @@ export class TestMeter {
   }
 
   async send(record: Uint8Array, counter: number) {
-    const reply = await post(`/v1/edge/session?region=${this.region}`, "POST", record, "application/gridkey-session+cbor-seq");
+    const reply = await this.transport(`/v1/edge/session?region=${this.region}`, "POST", record, "application/gridkey-session+cbor-seq");
     return this.readReply(reply, counter);
   }
 

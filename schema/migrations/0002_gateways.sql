@@ -1,0 +1,1 @@
+ALTER TABLE `meters` ADD `kind` text DEFAULT 'meter' NOT NULL;
