@@ -3,8 +3,8 @@
  * gridkey's crypto module (functions/crypto), i.e. WebCrypto in workerd, plus the module's
  * AES-CCM (built from AES block modes, since WebCrypto has no CCM).
  *
- * Not supported here: suite 24 (P-384 / SHA-384), because functions/crypto offers neither
- * P-384 ECDH nor HKDF with SHA-384 yet; supportsSuite() says so and the protocol refuses it.
+ * Supports suites 2, 3, 6 and 24 (P-256, P-384, X25519; SHA-256/384; CCM and GCM; ES256/384),
+ * the same as the noble provider; EdDSA (suites 0/1) is not implemented by either.
  * Public keys of injected private keys are computed with noble (WebCrypto has no
  * private-to-public operation); that is only used for reproducible test traces.
  */
@@ -13,11 +13,14 @@ import {
   CryptoInputError,
   CryptoVerifyError,
   ecdhP256,
+  ecdhP384,
   generateP256KeyPair,
+  generateP384KeyPair,
   hkdfExpand,
   hkdfExtract,
   open,
   p256PublicKey,
+  p384PublicKey,
   randomBytes,
   seal,
   sha256,
@@ -27,12 +30,30 @@ import {
   x25519,
 } from "../functions/crypto/index.js";
 import { openCcm, sealCcm } from "../functions/crypto/aes-ccm.js";
-import { compactToSec1, type EdhocCryptoProvider, type KeyPair } from "./crypto-provider.js";
+import { compactToSec1, signatureCurve, type EdhocCryptoProvider, type KeyPair } from "./crypto-provider.js";
 import { EdhocError } from "./errors.js";
 import type { AeadAlg, CipherSuite, Curve, HashAlg, SignAlg } from "./suites.js";
 
 function unsupported(what: string): EdhocError {
   return new EdhocError("bad_parameter", `${what} is not supported by the WebCrypto provider`);
+}
+
+/** The crypto module's functions for each Weierstrass curve. */
+const WEIERSTRASS = {
+  "P-256": { ecdh: ecdhP256, generate: generateP256KeyPair, publicKey: p256PublicKey },
+  "P-384": { ecdh: ecdhP384, generate: generateP384KeyPair, publicKey: p384PublicKey },
+} as const;
+
+/** The x-coordinate of an uncompressed SEC1 point 0x04 || x || y. */
+function compact(sec1: Uint8Array): Uint8Array {
+  return sec1.slice(1, 1 + (sec1.length - 1) / 2);
+}
+
+/** ECDSA curve of a COSE signature algorithm; EdDSA is not implemented. */
+function ecdsaCurve(alg: SignAlg): "P-256" | "P-384" {
+  const curve = signatureCurve(alg);
+  if (curve === "Ed25519") throw unsupported(alg);
+  return curve;
 }
 
 /** Maps the crypto module's errors to EDHOC's: a bad peer key is the peer's fault. */
@@ -59,28 +80,25 @@ export const webCryptoProvider: EdhocCryptoProvider = {
   name: "webcrypto",
 
   supportsSuite(suite: CipherSuite): boolean {
-    return suite.curve !== "P-384" && suite.hash === "SHA-256" && suite.sign === "ES256";
+    return suite.sign !== "EdDSA";
   },
 
   randomBytes,
 
   async generateKeyPair(curve: Curve): Promise<KeyPair> {
     if (curve === "X25519") return generateX25519();
-    if (curve !== "P-256") throw unsupported(curve);
-    const pair = await generateP256KeyPair();
-    return { privateKey: pair.privateKey, publicKey: pair.publicKey.slice(1, 33) };
+    const pair = await WEIERSTRASS[curve].generate();
+    return { privateKey: pair.privateKey, publicKey: compact(pair.publicKey) };
   },
 
   async publicKey(curve: Curve, privateKey: Uint8Array): Promise<Uint8Array> {
     if (curve === "X25519") return nobleX25519.getPublicKey(privateKey);
-    if (curve !== "P-256") throw unsupported(curve);
-    return p256PublicKey(privateKey).slice(1, 33);
+    return compact(WEIERSTRASS[curve].publicKey(privateKey));
   },
 
   async ecdh(curve: Curve, privateKey: Uint8Array, peer: Uint8Array): Promise<Uint8Array> {
     if (curve === "X25519") return peerKeyGuard(() => x25519(privateKey, peer));
-    if (curve !== "P-256") throw unsupported(curve);
-    return peerKeyGuard(() => ecdhP256(privateKey, compactToSec1(peer)));
+    return peerKeyGuard(() => WEIERSTRASS[curve].ecdh(privateKey, compactToSec1(peer)));
   },
 
   async hash(alg: HashAlg, data: Uint8Array): Promise<Uint8Array> {
@@ -88,13 +106,11 @@ export const webCryptoProvider: EdhocCryptoProvider = {
   },
 
   async hkdfExtract(alg: HashAlg, salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array> {
-    if (alg !== "SHA-256") throw unsupported(`HKDF-${alg}`);
-    return hkdfExtract(salt, ikm);
+    return hkdfExtract(salt, ikm, alg);
   },
 
   async hkdfExpand(alg: HashAlg, prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array> {
-    if (alg !== "SHA-256") throw unsupported(`HKDF-${alg}`);
-    return hkdfExpand(prk, info, length);
+    return hkdfExpand(prk, info, length, alg);
   },
 
   async aeadEncrypt(alg: AeadAlg, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
@@ -116,12 +132,11 @@ export const webCryptoProvider: EdhocCryptoProvider = {
   },
 
   async sign(alg: SignAlg, privateKey: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
-    if (alg !== "ES256") throw unsupported(alg);
-    return sign("P-256", privateKey, message);
+    return sign(ecdsaCurve(alg), privateKey, message);
   },
 
   async verify(alg: SignAlg, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    if (alg !== "ES256") throw unsupported(alg);
-    return peerKeyGuard(() => verify("P-256", publicKey, message, signature));
+    const curve = ecdsaCurve(alg);
+    return peerKeyGuard(() => verify(curve, publicKey, message, signature));
   },
 };

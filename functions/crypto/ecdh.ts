@@ -1,26 +1,34 @@
 /**
- * Diffie-Hellman: ECDH on P-256 (SEC 1 §3.3.1, the x-coordinate as shared secret) and X25519
- * (RFC 7748), both computed by WebCrypto. Private keys enter as raw scalars (see private-key.ts).
+ * Diffie-Hellman: ECDH on P-256 and P-384 (SEC 1 §3.3.1, the x-coordinate as shared secret) and
+ * X25519 (RFC 7748), all computed by WebCrypto. Private keys enter as raw scalars (see
+ * private-key.ts).
  */
-import { p256 } from "@noble/curves/nist.js";
+import { p256, p384 } from "@noble/curves/nist.js";
 import { checkBytes } from "./check";
 import { CryptoInputError } from "./errors";
-import { checkPrivateKey, generateKeyPair, importPrivateKey, type RawKeyPair } from "./private-key";
-import { importSec1PublicKey } from "./public-key";
+import { checkPrivateKey, generateKeyPair, importPrivateKey, SCALAR_SIZE, type RawKeyPair } from "./private-key";
+import { importSec1PublicKey, type EcCurve } from "./public-key";
 
 /**
  * ECDH P-256: 32-byte shared x-coordinate. peerPublic is SEC1, compressed or uncompressed;
  * points off the curve, with coordinates >= p, or the point at infinity are CryptoInputError
  * "bad_public_key" (WebCrypto's import validation, SP 800-56A §5.6.2.3.3 full check).
  */
-export async function ecdhP256(privateScalar: Uint8Array, peerPublic: Uint8Array): Promise<Uint8Array> {
-  const priv = await importPrivateKey("P-256", privateScalar, "ECDH", ["deriveBits"]);
-  const pub = await importSec1PublicKey("P-256", peerPublic, "ECDH", []);
-  return new Uint8Array(await crypto.subtle.deriveBits(peerParams("ECDH", pub), priv, 256));
+export function ecdhP256(privateScalar: Uint8Array, peerPublic: Uint8Array): Promise<Uint8Array> {
+  return ecdh("P-256", privateScalar, peerPublic);
+}
+
+/** ECDH P-384: 48-byte shared x-coordinate; as ecdhP256 (48-byte scalar, P-384 SEC1 point). */
+export function ecdhP384(privateScalar: Uint8Array, peerPublic: Uint8Array): Promise<Uint8Array> {
+  return ecdh("P-384", privateScalar, peerPublic);
 }
 
 export function generateP256KeyPair(): Promise<RawKeyPair> {
   return generateKeyPair("P-256", "ECDH");
+}
+
+export function generateP384KeyPair(): Promise<RawKeyPair> {
+  return generateKeyPair("P-384", "ECDH");
 }
 
 /**
@@ -30,6 +38,18 @@ export function generateP256KeyPair(): Promise<RawKeyPair> {
 export function p256PublicKey(privateScalar: Uint8Array): Uint8Array {
   checkPrivateKey("P-256", privateScalar);
   return p256.getPublicKey(privateScalar, false);
+}
+
+/** Uncompressed SEC1 public key of a P-384 scalar (noble, as p256PublicKey). */
+export function p384PublicKey(privateScalar: Uint8Array): Uint8Array {
+  checkPrivateKey("P-384", privateScalar);
+  return p384.getPublicKey(privateScalar, false);
+}
+
+async function ecdh(curve: EcCurve, privateScalar: Uint8Array, peerPublic: Uint8Array): Promise<Uint8Array> {
+  const priv = await importPrivateKey(curve, privateScalar, "ECDH", ["deriveBits"]);
+  const pub = await importSec1PublicKey(curve, peerPublic, "ECDH", []);
+  return new Uint8Array(await crypto.subtle.deriveBits(peerParams("ECDH", pub), priv, 8 * SCALAR_SIZE[curve]));
 }
 
 /**

@@ -20,9 +20,19 @@ export {
   hmacSha256,
   hmacSha256Verify,
   HKDF_MAX_LENGTH,
+  HKDF_MAX_LENGTHS,
   HMAC_MIN_TAG_LENGTH,
+  type HkdfHash,
 } from "./kdf";
-export { ecdhP256, generateP256KeyPair, p256PublicKey, x25519 } from "./ecdh";
+export {
+  ecdhP256,
+  ecdhP384,
+  generateP256KeyPair,
+  generateP384KeyPair,
+  p256PublicKey,
+  p384PublicKey,
+  x25519,
+} from "./ecdh";
 export { sign, verify, generateSigningKeyPair, type SigningCurve } from "./ecdsa";
 export { verifyEd25519 } from "./eddsa";
 export { parsePublicKey, type EcCurve, type ParsedPublicKey } from "./public-key";
