@@ -11,8 +11,8 @@ export type KeyClass = (typeof KEY_CLASSES)[number];
 export const OWNER_TYPES = ["meter", "region", "transport", "deployment"] as const;
 export type OwnerType = (typeof OWNER_TYPES)[number];
 
-/** AES keys, or a P-256 private scalar (signing and static Diffie-Hellman keys). */
-export const KEY_ALGORITHMS = ["AES-128", "AES-256", "P-256"] as const;
+/** AES keys, or an elliptic-curve private scalar (signing and static Diffie-Hellman keys). */
+export const KEY_ALGORITHMS = ["AES-128", "AES-256", "P-256", "P-384"] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 /**

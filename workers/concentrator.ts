@@ -3,10 +3,11 @@ import { CborReader } from "../edhoc/cbor";
 import type { EdhocCredential } from "../edhoc/credentials";
 import { EdhocError, encodeErrorMessage, ERR_UNSPECIFIED } from "../edhoc/errors";
 import { EdhocResponder } from "../edhoc/responder";
+import { getSuite } from "../edhoc/suites";
 import { EDHOC_RESPONSE_MEDIA_TYPE, parseRequest } from "../edhoc/transport";
 import { webCryptoProvider } from "../edhoc/webcrypto-provider";
 import { commitAudited, type AuditContext } from "../functions/audit-log";
-import { type ConcentratorCredential, concentratorCredential } from "../functions/concentrator-credential";
+import { type ConcentratorCredential, concentratorCredential, type ConcentratorCurve } from "../functions/concentrator-credential";
 import { fromBase64url, randomBytes, toBase64url, toHex, utf8 } from "../functions/crypto";
 import { type Custody, custodyFor } from "../functions/custody";
 import { database, type Db } from "../functions/db";
@@ -35,10 +36,14 @@ export const SESSION_MEDIA_TYPE = "application/gridkey-session+cbor-seq";
 const EXCHANGE_LIFETIME_MS = 60_000;
 const MAX_PENDING = 10_000;
 const CONNECTION_ID_BYTES = 4;
-/** EDHOC suite 2: the session layer's AES-GCM key is 16 bytes. */
-const SESSION_KEY_LENGTH = 16;
+/**
+ * EDHOC cipher suites offered: 2 (P-256, AES-CCM, the default profile) and 24 (P-384,
+ * A256GCM: DLMS security suite 2 meters). The session layer's AES-GCM key is as long as the
+ * suite's application AEAD key: 16 bytes for suite 2, 32 for suite 24.
+ */
+const SUITES = [2, 24];
 
-type Pending = { responder: EdhocResponder; expiresAt: number; peer: { meter?: MeterRow } };
+type Pending = { responder: EdhocResponder; expiresAt: number; keyLength: number; peer: { meter?: MeterRow } };
 
 /** A session as stored: keys sealed under the master key, never in the clear at rest. */
 type StoredSession = {
@@ -63,11 +68,11 @@ type LiveSession = StoredSession & { connectionId: Uint8Array; keys: SessionKeys
 export class Concentrator extends DurableObject<Env> {
   private readonly pending = new Map<string, Pending>();
   private readonly live = new Map<string, LiveSession>();
-  private credential?: Promise<ConcentratorCredential>;
+  private readonly credentials = new Map<ConcentratorCurve, Promise<ConcentratorCredential>>();
 
   /** The region's credential, signed by central: meters fetch it once and cache it by kid. */
-  async credentialCwt(region: string, requestId: string): Promise<Uint8Array> {
-    return (await this.ownCredential(region, requestId)).cwt;
+  async credentialCwt(region: string, curve: ConcentratorCurve, requestId: string): Promise<Uint8Array> {
+    return (await this.ownCredential(region, curve, requestId)).cwt;
   }
 
   /** POST /.well-known/edhoc: message_1 (prefixed `true`) or message_3 (prefixed C_R). */
@@ -100,14 +105,14 @@ export class Concentrator extends DurableObject<Env> {
 
   private async message1(region: string, message: Uint8Array, requestId: string): Promise<EdgeReply> {
     this.expireExchanges();
-    const own = await this.ownCredential(region, requestId);
+    const [p256, p384] = await Promise.all([this.ownCredential(region, "P-256", requestId), this.ownCredential(region, "P-384", requestId)]);
     const connectionId = await this.freshConnectionId();
     const peer: { meter?: MeterRow } = {};
     const responder = new EdhocResponder({
       provider: webCryptoProvider,
       methods: [3],
-      suites: [2],
-      credential: own.local,
+      suites: SUITES,
+      credential: (suite) => (suite.curve === "P-384" ? p384 : p256).local,
       connectionId,
       resolveCredential: async (kid) => {
         const found = await this.resolveMeter(region, kid);
@@ -115,9 +120,10 @@ export class Concentrator extends DurableObject<Env> {
         return found?.credential;
       },
     });
-    await responder.processMessage1(message);
+    const { selectedSuite } = await responder.processMessage1(message);
     const message2 = await responder.message2();
-    this.pending.set(toHex(connectionId), { responder, peer, expiresAt: Date.now() + EXCHANGE_LIFETIME_MS });
+    const keyLength = getSuite(selectedSuite)!.appAead.keyLength;
+    this.pending.set(toHex(connectionId), { responder, peer, keyLength, expiresAt: Date.now() + EXCHANGE_LIFETIME_MS });
     return { status: 200, contentType: EDHOC_RESPONSE_MEDIA_TYPE, body: message2 };
   }
 
@@ -140,7 +146,7 @@ export class Concentrator extends DurableObject<Env> {
       return { status: err.status, contentType: EDHOC_RESPONSE_MEDIA_TYPE, body: encodeErrorMessage(ERR_UNSPECIFIED, err.code), errorCode: err.code };
     }
     const meter = pending.peer.meter!;
-    const keys = await deriveSessionKeys(session, SESSION_KEY_LENGTH);
+    const keys = await deriveSessionKeys(session, pending.keyLength);
     const live = await this.storeSession(region, connectionId, meter, keys);
     if (!record) return { status: 204, contentType: SESSION_MEDIA_TYPE, body: new Uint8Array(0) };
     return this.serve(region, live, { connectionId, ...record }, requestId);
@@ -282,10 +288,14 @@ export class Concentrator extends DurableObject<Env> {
     });
   }
 
-  private ownCredential(region: string, requestId: string): Promise<ConcentratorCredential> {
-    this.credential ??= this.custody().then((custody) => concentratorCredential(this.db(), custody, region, requestId));
-    this.credential.catch(() => (this.credential = undefined));
-    return this.credential;
+  private ownCredential(region: string, curve: ConcentratorCurve, requestId: string): Promise<ConcentratorCredential> {
+    let credential = this.credentials.get(curve);
+    if (!credential) {
+      credential = this.custody().then((custody) => concentratorCredential(this.db(), custody, region, curve, requestId));
+      credential.catch(() => this.credentials.delete(curve));
+      this.credentials.set(curve, credential);
+    }
+    return credential;
   }
 
   private sessionLifetimeMs(): number {

@@ -27,7 +27,9 @@ edge.get("/v1/edge/trust-anchor", async (c) => {
 
 edge.get("/v1/edge/credential", async (c) => {
   const region = regionOf(c.req.query("region"));
-  const cwt = await concentrator(c.env, region).credentialCwt(region, c.get("requestId"));
+  const curve = c.req.query("curve") ?? "P-256";
+  if (curve !== "P-256" && curve !== "P-384") throw new GridkeyError("bad_parameter", "curve is P-256 (EDHOC suite 2) or P-384 (suite 24)");
+  const cwt = await concentrator(c.env, region).credentialCwt(region, curve, c.get("requestId"));
   return new Response(cwt.slice(), { headers: { "content-type": "application/cwt" } });
 });
 

@@ -5,7 +5,13 @@ import { custodyFor } from "../../functions/custody";
 import { database } from "../../functions/db";
 import { activeKeysOfOwner, openKey } from "../../functions/key-store";
 import { call } from "../helpers/http";
-import { TestMeter } from "../helpers/test-meter";
+import { post, TestMeter } from "../helpers/test-meter";
+import { makeCcs, parseCcs } from "../../edhoc/credentials";
+import { EdhocInitiator } from "../../edhoc/initiator";
+import { continueRequest } from "../../edhoc/transport";
+import { webCryptoProvider } from "../../edhoc/webcrypto-provider";
+import { fromHex, generateP384KeyPair } from "../../functions/crypto";
+import { decodeCwt } from "../../wire/cwt";
 
 const audited = async (code: string) =>
   (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'edge.refused' AND details LIKE ?").bind(`%"code":"${code}"%`).first<{ n: number }>())!.n;
@@ -89,8 +95,6 @@ describe("a meter's EDHOC session", () => {
     expect(res.status).toBe(200);
     const m2 = await initiator.processMessage2(body);
     const m3 = await initiator.message3();
-    const { continueRequest } = await import("../../edhoc/transport");
-    const { post } = await import("../helpers/test-meter");
     const send = () => post(`/.well-known/edhoc?region=${meter.region}`, "POST", continueRequest(m2.connectionIdResponder, m3), "application/cid-edhoc+cbor-seq");
     expect((await send()).status).toBe(204);
     const replay = await send();
@@ -132,21 +136,21 @@ describe("a meter's EDHOC session", () => {
     expect((await meter.request("ping")).error).toBe("unknown_session");
   });
 
-  it("negotiates the cipher suite: an initiator preferring suite 3 learns SUITES_R and retries with 2", async () => {
+  it("negotiates the cipher suite: an initiator selecting suite 3 learns SUITES_R and retries with 2", async () => {
     const meter = await TestMeter.enroll();
     const first = await meter.start(meter.region, meter.initiator([3, 2]));
     expect([first.res.status, first.res.headers.get("gridkey-error")]).toEqual([400, "unsupported_suite"]);
-    expect(Array.from(first.body)).toEqual([0x02, 0x02]); // ERR_CODE 2, SUITES_R 2
+    expect(Array.from(first.body)).toEqual([0x02, 0x82, 0x02, 0x18, 0x18]); // ERR_CODE 2, SUITES_R [2, 24]
     const err = await first.initiator.processMessage2(first.body).catch((e) => e);
-    expect(err.suitesR).toEqual([2]);
+    expect(err.suitesR).toEqual([2, 24]);
     const retry = await meter.start(meter.region, meter.initiator([3, 2], err.suitesR));
     expect(retry.res.status).toBe(200);
-    const onlyUnsupported = await meter.start(meter.region, meter.initiator([3]));
-    expect(Array.from(onlyUnsupported.body)).toEqual([0x02, 0x02]);
+    // Offering 6 then 2, selecting 2, is accepted at once: 2 is the first of SUITES_I we support.
+    const second = await meter.start(meter.region, meter.initiator([6, 2], [2]));
+    expect(second.res.status).toBe(200);
   });
 
   it("refuses malformed and oversized requests with their own codes", async () => {
-    const { post } = await import("../helpers/test-meter");
     const edhoc = (body: Uint8Array, type = "application/cid-edhoc+cbor-seq", region = "north-1") => post(`/.well-known/edhoc?region=${region}`, "POST", body, type);
     const garbage = await edhoc(Uint8Array.of(0xf5, 0xff, 0x00));
     expect([garbage.status, garbage.headers.get("gridkey-error")]).toEqual([400, "edhoc_failed"]);
@@ -160,5 +164,39 @@ describe("a meter's EDHOC session", () => {
     expect([session.status, (await session.json<{ error: { code: string } }>()).error.code]).toEqual([400, "bad_frame"]);
     const unknown = await post("/v1/edge/session?region=north-1", "POST", Uint8Array.of(0x44, 1, 2, 3, 4, 0x01, 0x41, 0x00), "application/gridkey-session+cbor-seq");
     expect((await unknown.json<{ error: { code: string } }>()).error.code).toBe("unknown_session");
+  });
+});
+
+describe("the second profile: EDHOC suite 24 for DLMS security suite 2 meters", () => {
+  it("runs EDHOC with P-384 / A256GCM, delivers AES-256 keys and accepts suite-2 frames", async () => {
+    const meter = await TestMeter.enroll("north-1", {}, "P-384");
+    const first = await meter.connect();
+    expect(first.status).toBe(200);
+    expect(meter.keys!.keyI2R).toHaveLength(32);
+    const keys = await meter.fetchKeys();
+    for (const k of Object.values(keys)) expect(k.key).toHaveLength(32);
+    const apdu = await meter.reading(keys.guek!.key, keys.ak!.key, 1);
+    expect((await meter.request("reading", new CborMap([["apdu", apdu]]))).response?.ok).toBe(true);
+  });
+
+  it("refuses a meter whose enrolled credential does not fit the suite it runs", async () => {
+    const meter = await TestMeter.enroll(); // enrolled with a P-256 identity
+    const impostor = await generateP384KeyPair();
+    const ccs = makeCcs({ subject: meter.id, kid: fromHex(meter.systemTitle), curve: "P-384", x: impostor.publicKey.slice(1, 49), y: impostor.publicKey.slice(49) });
+    const credentialRes = await post(`/v1/edge/credential?region=${meter.region}&curve=P-384`, "GET");
+    const p384Credential = parseCcs(decodeCwt(new Uint8Array(await credentialRes.arrayBuffer())).payload);
+    const initiator = new EdhocInitiator({
+      provider: webCryptoProvider,
+      method: 3,
+      suites: [24],
+      credential: { credential: ccs, privateKey: impostor.privateKey },
+      resolveCredential: () => p384Credential,
+    });
+    const { res, body } = await meter.start(meter.region, initiator);
+    expect(res.status).toBe(200);
+    const { connectionIdResponder } = await initiator.processMessage2(body);
+    const m3 = await initiator.message3();
+    const done = await post(`/.well-known/edhoc?region=${meter.region}`, "POST", continueRequest(connectionIdResponder, m3), "application/cid-edhoc+cbor-seq");
+    expect([done.status, done.headers.get("gridkey-error")]).toEqual([400, "edhoc_failed"]);
   });
 });

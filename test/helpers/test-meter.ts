@@ -4,7 +4,7 @@ import { makeCcs, parseCcs, type EdhocCredential } from "../../edhoc/credentials
 import { EdhocInitiator } from "../../edhoc/initiator";
 import { continueRequest, message1Request } from "../../edhoc/transport";
 import { webCryptoProvider } from "../../edhoc/webcrypto-provider";
-import { fromHex, generateP256KeyPair, sealGloCiphering, toHex, unwrap, verify, wrap } from "../../functions/crypto";
+import { fromHex, generateP256KeyPair, generateP384KeyPair, sealGloCiphering, toHex, unwrap, verify, wrap } from "../../functions/crypto";
 import { webCryptoSessionAead } from "../../functions/session-aead";
 import { decodeCwt, sigStructure } from "../../wire/cwt";
 import { decodeKeyData } from "../../wire/key-transfer";
@@ -31,7 +31,13 @@ export class TestMeter {
     readonly region: string,
     readonly identity: { privateKey: Uint8Array; publicKey: Uint8Array },
     readonly kek: Uint8Array,
+    /** P-256 meters speak EDHOC suite 2; P-384 ones (DLMS suite 2) suite 24. */
+    readonly curve: "P-256" | "P-384" = "P-256",
   ) {}
+
+  get suite(): number {
+    return this.curve === "P-384" ? 24 : 2;
+  }
 
   static async enrollGateway(region = "north-1"): Promise<TestMeter> {
     const identity = await generateP256KeyPair();
@@ -41,18 +47,18 @@ export class TestMeter {
     return gateway;
   }
 
-  static async enroll(region = "north-1", overrides: Record<string, unknown> = {}): Promise<TestMeter> {
-    const identity = await generateP256KeyPair();
-    const kek = crypto.getRandomValues(new Uint8Array(16));
+  static async enroll(region = "north-1", overrides: Record<string, unknown> = {}, curve: "P-256" | "P-384" = "P-256"): Promise<TestMeter> {
+    const identity = curve === "P-384" ? await generateP384KeyPair() : await generateP256KeyPair();
+    const kek = crypto.getRandomValues(new Uint8Array(curve === "P-384" ? 32 : 16));
     const tk = crypto.getRandomValues(new Uint8Array(16));
     const transport = await call("POST", "/v1/admin/transport-keys", { json: { name: unique("mfr"), purpose: "manufacturer", key: toHex(tk) } });
-    const meter = new TestMeter(unique("MTR"), systemTitle(), region, identity, kek);
+    const meter = new TestMeter(unique("MTR"), systemTitle(), region, identity, kek, curve);
     const res = await call("POST", "/v1/admin/meters", {
       json: {
         id: meter.id,
         systemTitle: meter.systemTitle,
         region,
-        suite: 1,
+        suite: curve === "P-384" ? 2 : 1,
         identityPublicKey: toHex(identity.publicKey),
         manufacturerKeys: { transportKeyId: transport.body.id, kek: toHex(await wrap(tk, kek)) },
         ...overrides,
@@ -64,20 +70,21 @@ export class TestMeter {
 
   get credential(): EdhocCredential {
     const pub = this.identity.publicKey;
-    return makeCcs({ subject: this.id, kid: fromHex(this.systemTitle), curve: "P-256", x: pub.slice(1, 33), y: pub.slice(33) });
+    const size = (pub.length - 1) / 2;
+    return makeCcs({ subject: this.id, kid: fromHex(this.systemTitle), curve: this.curve, x: pub.slice(1, 1 + size), y: pub.slice(1 + size) });
   }
 
   /** The concentrator credential, checked against the trust anchor as a meter would. */
   async concentratorCredential(region = this.region): Promise<EdhocCredential> {
     const anchor = (await call("GET", "/v1/edge/trust-anchor", { token: null })).body;
-    const res = await post(`/v1/edge/credential?region=${region}`, "GET");
+    const res = await post(`/v1/edge/credential?region=${region}&curve=${this.curve}`, "GET");
     const cwt = decodeCwt(new Uint8Array(await res.arrayBuffer()));
     if (toHex(cwt.signerKid) !== anchor.kid) throw new Error("CWT signed by another key");
     if (!(await verify("P-256", fromHex(anchor.publicKey), sigStructure(cwt.protectedHeader, cwt.payload), cwt.signature))) throw new Error("bad CWT signature");
     return parseCcs(cwt.payload);
   }
 
-  initiator(suites: number[] = [2], peerSuites?: number[], region = this.region): EdhocInitiator {
+  initiator(suites: number[] = [this.suite], peerSuites?: number[], region = this.region): EdhocInitiator {
     const credential = { credential: this.credential, privateKey: this.identity.privateKey };
     const responder = this.concentratorCredential(region);
     return new EdhocInitiator({
@@ -94,7 +101,7 @@ export class TestMeter {
   }
 
   /** message_1 → message_2; returns the raw reply and, on success, the initiator ready for message_3. */
-  async start(region = this.region, initiator = this.initiator([2], undefined, region)) {
+  async start(region = this.region, initiator = this.initiator([this.suite], undefined, region)) {
     const res = await this.transport(`/.well-known/edhoc?region=${region}`, "POST", message1Request(await initiator.message1()), "application/cid-edhoc+cbor-seq");
     const body = new Uint8Array(await res.arrayBuffer());
     return { res, body, initiator };
@@ -107,7 +114,7 @@ export class TestMeter {
     const m2 = await initiator.processMessage2(body);
     const m3 = await initiator.message3();
     this.connectionId = m2.connectionIdResponder;
-    this.keys = await deriveSessionKeys(initiator.session, 16);
+    this.keys = await deriveSessionKeys(initiator.session, this.suite === 24 ? 32 : 16);
     this.counter = 1;
     const record = await sealRequest(webCryptoSessionAead, this.keys, this.connectionId, 1, { op: first.op, args: first.args ?? new CborMap() });
     const withoutId = record.subarray(encodedIdLength(this.connectionId));
@@ -146,7 +153,8 @@ export class TestMeter {
   }
 
   async reading(ek: Uint8Array, ak: Uint8Array, invocationCounter: number, plaintext = fromHex("0f00000001020309060100010800ff06000f4240")) {
-    return sealGloCiphering({ systemTitle: fromHex(this.systemTitle), securityControl: 0x31, invocationCounter }, { ek, ak }, plaintext);
+    const securityControl = this.curve === "P-384" ? 0x32 : 0x31;
+    return sealGloCiphering({ systemTitle: fromHex(this.systemTitle), securityControl, invocationCounter }, { ek, ak }, plaintext);
   }
 }
 
