@@ -7,7 +7,7 @@ import { GridkeyError } from "../functions/errors";
 import { acknowledgeKeys, keyDelivery } from "../functions/key-delivery";
 import { openReading, storeReading } from "../functions/readings";
 import { toHex } from "../functions/crypto";
-import { decodeGloCiphering } from "../wire/glo-ciphering";
+import { decodeGloCiphering, isAuthenticated } from "../wire/glo-ciphering";
 import { meters } from "../schema";
 import { eq } from "drizzle-orm";
 import type { SessionRequest } from "../wire/session-record";
@@ -76,6 +76,8 @@ async function uploadReading(ctx: OperationContext, args: CborMap): Promise<Cbor
   const apdu = args.get("apdu");
   if (!(apdu instanceof Uint8Array)) throw new GridkeyError("bad_parameter", "apdu is a byte string");
   const frame = decodeGloCiphering(apdu);
+  // Counter mode alone "opens" under any key: an unauthenticated frame proves nothing.
+  if (!isAuthenticated(frame.securityControl)) throw new GridkeyError("reading_rejected", "readings must be authenticated (security control bit 4)");
   const meter = await frameOwner(ctx, toHex(frame.systemTitle).toUpperCase());
   const opened = await openReading(ctx.db, ctx.custody, meter, frame);
   const counterKey = `ic:${meter.id}:${opened.guek.id}:${opened.guek.version}`;

@@ -57,6 +57,9 @@ describe("a meter's EDHOC session", () => {
     expect(older.response).toMatchObject({ ok: false, code: "reading_replayed" });
     const forged = await meter.reading(keys.guek!.key, keys.ak!.key.map((b) => b ^ 1), 8);
     expect((await meter.request("reading", new CborMap([["apdu", forged]]))).response).toMatchObject({ ok: false, code: "reading_rejected" });
+    const { sealGloCiphering } = await import("../../functions/crypto");
+    const unauthenticated = await sealGloCiphering({ systemTitle: fromHex(meter.systemTitle), securityControl: 0x21, invocationCounter: 9 }, { ek: keys.guek!.key, ak: keys.ak!.key }, fromHex("0f00"));
+    expect((await meter.request("reading", new CborMap([["apdu", unauthenticated]]))).response).toMatchObject({ ok: false, code: "reading_rejected" });
     expect(await audited("reading_replayed")).toBeGreaterThanOrEqual(2);
     expect(await audited("reading_rejected")).toBeGreaterThanOrEqual(1);
   });
