@@ -6,7 +6,8 @@ import { EdhocResponder } from "../edhoc/responder";
 import { getSuite } from "../edhoc/suites";
 import { EDHOC_RESPONSE_MEDIA_TYPE, parseRequest } from "../edhoc/transport";
 import { webCryptoProvider } from "../edhoc/webcrypto-provider";
-import { commitAudited, type AuditContext } from "../functions/audit-log";
+import type { AuditContext } from "../functions/audit-log";
+import { auditEdgeRefusal } from "../functions/edge-refusals";
 import { type ConcentratorCredential, concentratorCredential, type ConcentratorCurve } from "../functions/concentrator-credential";
 import { fromBase64url, randomBytes, toBase64url, toHex, utf8 } from "../functions/crypto";
 import { type Custody, custodyFor } from "../functions/custody";
@@ -262,13 +263,12 @@ export class Concentrator extends DurableObject<Env> {
 
   /**
    * Every refusal leaves the edge as a stable code. EDHOC failures carry the EDHOC error
-   * message (ERR_CODE 2 with SUITES_R for suite negotiation); refusals that name a meter or
-   * a session are audited.
+   * message (ERR_CODE 2 with SUITES_R for suite negotiation). Every refusal is audited.
    */
   private async refuse(region: string, requestId: string, err: unknown): Promise<EdgeReply> {
     if (err instanceof EdhocError) {
       const code: ErrorCode = err.code === "wrong_selected_suite" ? "unsupported_suite" : err.code === "unknown_credential" ? "unknown_meter" : "edhoc_failed";
-      if (code !== "unsupported_suite") await this.auditRefusal(region, requestId, new GridkeyError(code, err.message));
+      await this.auditRefusal(region, requestId, new GridkeyError(code, err.message));
       return { status: 400, contentType: EDHOC_RESPONSE_MEDIA_TYPE, body: err.errorMessage ?? new Uint8Array(0), errorCode: code };
     }
     const e = toGridkeyError(err);
@@ -278,14 +278,8 @@ export class Concentrator extends DurableObject<Env> {
   }
 
   private async auditRefusal(region: string, requestId: string, e: GridkeyError, meterId?: string): Promise<void> {
-    if (e.code === "bad_frame" && !meterId) return; // no identity to attribute an unreadable frame to
     const target = meterId ?? (e.details as { meterId?: string } | undefined)?.meterId;
-    await commitAudited(this.db(), { actor: { id: target ? `meter:${target}` : "edge", role: "meter" }, requestId }, {
-      action: "edge.refused",
-      targetType: target ? "meter" : "region",
-      targetId: target ?? region,
-      details: { code: e.code, region },
-    });
+    await auditEdgeRefusal(this.db(), requestId, region, e.code, target);
   }
 
   private ownCredential(region: string, curve: ConcentratorCurve, requestId: string): Promise<ConcentratorCredential> {

@@ -4,7 +4,9 @@ import { centralSigner } from "../functions/central-signing";
 import { toHex } from "../functions/crypto";
 import { custodyFor } from "../functions/custody";
 import { database } from "../functions/db";
-import { GridkeyError } from "../functions/errors";
+import { GridkeyError, toGridkeyError } from "../functions/errors";
+import { auditEdgeRefusal } from "../functions/edge-refusals";
+import type { Context } from "hono";
 import { EDHOC_REQUEST_MEDIA_TYPE } from "../edhoc/transport";
 import { type EdgeReply, SESSION_MEDIA_TYPE } from "./concentrator";
 
@@ -34,16 +36,27 @@ edge.get("/v1/edge/credential", async (c) => {
 });
 
 edge.post("/.well-known/edhoc", async (c) => {
-  const region = regionOf(c.req.query("region"));
-  const body = await binaryBody(c.req.raw, EDHOC_REQUEST_MEDIA_TYPE, EDHOC_BODY_LIMIT);
+  const { region, body } = await admitted(c, EDHOC_REQUEST_MEDIA_TYPE, EDHOC_BODY_LIMIT);
   return reply(await concentrator(c.env, region).edhoc(region, body, c.get("requestId")));
 });
 
 edge.post("/v1/edge/session", async (c) => {
-  const region = regionOf(c.req.query("region"));
-  const body = await binaryBody(c.req.raw, SESSION_MEDIA_TYPE, SESSION_BODY_LIMIT);
+  const { region, body } = await admitted(c, SESSION_MEDIA_TYPE, SESSION_BODY_LIMIT);
   return reply(await concentrator(c.env, region).session(region, body, c.get("requestId")));
 });
+
+/** The region and the body, or a refusal that is audited before it leaves. */
+async function admitted(c: Context<AppEnv>, mediaType: string, limit: number): Promise<{ region: string; body: Uint8Array }> {
+  const raw = c.req.query("region");
+  try {
+    const region = regionOf(raw);
+    return { region, body: await binaryBody(c.req.raw, mediaType, limit) };
+  } catch (err) {
+    const region = raw && REGION.test(raw) ? raw : "(none)";
+    await auditEdgeRefusal(database(c.env.DB), c.get("requestId"), region, toGridkeyError(err).code);
+    throw err;
+  }
+}
 
 export function concentrator(env: Env, region: string) {
   return env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region));

@@ -45,6 +45,8 @@ describe("the concentrator across restarts and time", () => {
     await evictDurableObject(stubOf("east-5")); // drop the in-memory copy: storage is the truth
     const expired = await meter.request("ping");
     expect([expired.status, expired.error]).toEqual([401, "session_expired"]);
+    const audit = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'edge.refused' AND target_id = ? AND details LIKE '%session_expired%'").bind(meter.id).first<{ n: number }>();
+    expect(audit!.n).toBe(1);
     expect((await meter.request("ping")).error).toBe("unknown_session");
     expect((await meter.connect()).status).toBe(200);
   });

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CborMap } from "../../edhoc/cbor";
@@ -8,9 +9,9 @@ import { call } from "../helpers/http";
 import { post, TestMeter } from "../helpers/test-meter";
 import { makeCcs, parseCcs } from "../../edhoc/credentials";
 import { EdhocInitiator } from "../../edhoc/initiator";
-import { continueRequest } from "../../edhoc/transport";
+import { continueRequest, message1Request } from "../../edhoc/transport";
 import { webCryptoProvider } from "../../edhoc/webcrypto-provider";
-import { fromHex, generateP384KeyPair } from "../../functions/crypto";
+import { fromHex, generateP384KeyPair, toHex } from "../../functions/crypto";
 import { decodeCwt } from "../../wire/cwt";
 
 const audited = async (code: string) =>
@@ -92,6 +93,18 @@ describe("a meter's EDHOC session", () => {
     expect((await meter.request("ping", new CborMap(), 5)).status).toBe(200); // the forgery consumed nothing
   });
 
+  it("answers a replayed message_1 with a fresh exchange that creates no session", async () => {
+    const meter = await TestMeter.enroll("replay-1");
+    const initiator = meter.initiator();
+    const m1 = message1Request(await initiator.message1());
+    const edhoc = () => post(`/.well-known/edhoc?region=${meter.region}`, "POST", m1, "application/cid-edhoc+cbor-seq");
+    const first = new Uint8Array(await (await edhoc()).arrayBuffer());
+    const replay = new Uint8Array(await (await edhoc()).arrayBuffer());
+    expect(toHex(replay)).not.toBe(toHex(first)); // a new ephemeral key: nothing of the first exchange is repeated
+    const sessions = await runInDurableObject(env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(meter.region)), async (_i, state) => [...(await state.storage.list({ prefix: "s:" })).keys()]);
+    expect(sessions).toEqual([]);
+  });
+
   it("refuses a replayed message_3 and a message_3 nobody waits for", async () => {
     const meter = await TestMeter.enroll();
     const { res, body, initiator } = await meter.start();
@@ -143,6 +156,7 @@ describe("a meter's EDHOC session", () => {
     const meter = await TestMeter.enroll();
     const first = await meter.start(meter.region, meter.initiator([3, 2]));
     expect([first.res.status, first.res.headers.get("gridkey-error")]).toEqual([400, "unsupported_suite"]);
+    expect(await audited("unsupported_suite")).toBeGreaterThanOrEqual(1);
     expect(Array.from(first.body)).toEqual([0x02, 0x82, 0x02, 0x18, 0x18]); // ERR_CODE 2, SUITES_R [2, 24]
     const err = await first.initiator.processMessage2(first.body).catch((e) => e);
     expect(err.suitesR).toEqual([2, 24]);
@@ -167,6 +181,9 @@ describe("a meter's EDHOC session", () => {
     expect([session.status, (await session.json<{ error: { code: string } }>()).error.code]).toEqual([400, "bad_frame"]);
     const unknown = await post("/v1/edge/session?region=north-1", "POST", Uint8Array.of(0x44, 1, 2, 3, 4, 0x01, 0x41, 0x00), "application/gridkey-session+cbor-seq");
     expect((await unknown.json<{ error: { code: string } }>()).error.code).toBe("unknown_session");
+    for (const code of ["edhoc_failed", "unsupported_media_type", "body_too_large", "bad_parameter", "bad_frame", "unknown_session"]) {
+      expect(await audited(code), code).toBeGreaterThanOrEqual(1);
+    }
   });
 });
 
