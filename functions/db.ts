@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../schema";
 
@@ -20,4 +21,9 @@ export async function runBatch(db: Db, statements: Statement[]): Promise<void> {
     const { sql, params } = s.toSQL();
     return d1.prepare(sql).bind(...params);
   }));
+}
+
+/** `x IN (SELECT value FROM json_each(?))`: one bound parameter however long the list. */
+export function jsonList(values: string[]) {
+  return sql`(SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }

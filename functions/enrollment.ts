@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { inArray, or, sql } from "drizzle-orm";
+import { inArray, or } from "drizzle-orm";
 import { keys, meters, type KeyAlgorithm, type KeyClass } from "../schema";
 import { hexBytes, MeterId, Region } from "./api/http";
 import { type AuditContext, type AuditEntry, commitAudited } from "./audit-log";
 import { fromHex, parsePublicKey, toHex, unwrap } from "./crypto";
 import type { Custody } from "./custody";
-import type { Db } from "./db";
+import { type Db, jsonList } from "./db";
 import { GridkeyError } from "./errors";
 import { insertRows } from "./json-rows";
 import { type KeyRow, sealNewKey } from "./key-store";
@@ -153,11 +153,6 @@ export async function findCollisions(db: Db, prepared: PreparedMeter[]): Promise
     seenTitles.add(meter.systemTitle);
   });
   return errors;
-}
-
-/** `x IN (SELECT value FROM json_each(?))`: one bound parameter however long the list. */
-function jsonList(values: string[]) {
-  return sql`(SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }
 
 /** Writes meters, their keys and one audit record per meter, all or nothing. */

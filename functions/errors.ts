@@ -24,6 +24,8 @@ const STATUS = {
   token_not_found: 404,
   key_not_found: 404,
   transport_key_not_found: 404,
+  program_not_found: 404,
+  not_a_member: 404,
   duplicate_meter: 409,
   duplicate_system_title: 409,
   duplicate_name: 409,

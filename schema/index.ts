@@ -4,3 +4,4 @@ export * from "./meters";
 export * from "./operator-tokens";
 export * from "./transport-keys";
 export * from "./readings";
+export * from "./programs";

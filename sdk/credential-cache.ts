@@ -132,3 +132,21 @@ export class CredentialCache {
     return pending;
   }
 }
+
+/**
+ * Checks any COSE_Sign1 central made (a rekey bundle header, a path snapshot) against the
+ * trust anchor and returns its payload.
+ */
+export function verifyCentralSignature(signed: Uint8Array, anchor: TrustAnchor): Uint8Array {
+  let parsed;
+  try {
+    parsed = decodeCwt(signed);
+  } catch (e) {
+    if (e instanceof WireError) throw new SdkError("rekey_invalid", `signed rekey: ${e.message}`, { cause: e });
+    throw e;
+  }
+  if (!sameBytes(parsed.signerKid, anchor.kid) || !es256Verify(parsed.signature, sigStructure(parsed.protectedHeader, parsed.payload), anchor.publicKey)) {
+    throw new SdkError("rekey_untrusted", "the rekey is not signed by the trust anchor");
+  }
+  return parsed.payload;
+}

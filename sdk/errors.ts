@@ -20,6 +20,10 @@ export type SdkLocalCode =
   | "decryption_failed" // a session response or DLMS APDU did not authenticate
   | "bad_apdu" // a DLMS APDU's framing is malformed
   | "key_unwrap_failed" // a delivered key failed its RFC 3394 integrity check under our KEK(s)
+  | "rekey_invalid" // a rekey bundle view or snapshot is malformed, or its entries fail their proofs
+  | "rekey_untrusted" // a rekey bundle header or snapshot is not signed by the trust anchor
+  | "rekey_out_of_order" // a view for an epoch that does not follow the one this meter holds
+  | "rekey_incomplete" // after a view, this meter lacks its path's current keys (ask for a snapshot)
   | "no_keys" // uploadReading before a GUEK and AK were fetched (and installed)
   | "no_kek" // fetchKeys on a client configured without a KEK (a gateway)
   | "counter_exhausted"; // the DLMS invocation counter of the current GUEK reached 2^32-1

@@ -10,5 +10,6 @@ export { CredentialCache, verifyCredentialCwt, trustAnchorOf, type TrustAnchor, 
 export { sealGloCiphering, openGloCiphering, openGloCipheringApdu, scAuthenticatedEncrypted, type DlmsKeys } from "./dlms.js";
 export { unwrapKey, unwrapKeyData, KEY_CLASSES, type DeliveredKey, type KeyDescription, type KeyClass } from "./key-unwrap.js";
 export { nobleSessionAead } from "./noble-aead.js";
+export { GroupKeys, type RekeyUpdate } from "./group-keys.js";
 export { fetchTrustAnchor, EDGE_PATHS, SESSION_MEDIA_TYPE, CWT_MEDIA_TYPE, type FetchLike } from "./http.js";
 export type { GloCipheringHeader } from "../wire/glo-ciphering.js";

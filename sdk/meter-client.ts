@@ -16,6 +16,7 @@ import { handshake, openSessionResponse, type Session } from "./handshake.js";
 import { CWT_MEDIA_TYPE, EDGE_PATHS, EdgeHttp, SESSION_MEDIA_TYPE, type FetchLike } from "./http.js";
 import { describeKey, unwrapKeyData, type DeliveredKey, type KeyClass, type KeyDescription } from "./key-unwrap.js";
 import { nobleSessionAead } from "./noble-aead.js";
+import { GroupKeys, type RekeyUpdate } from "./group-keys.js";
 
 export type DlmsSuite = 0 | 1 | 2;
 
@@ -75,6 +76,7 @@ export class MeterClient {
   private keks: Uint8Array[];
   private delivered: DeliveredKey[] = [];
   private session: Session | undefined;
+  private readonly groups: GroupKeys;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: MeterClientOptions) {
@@ -88,6 +90,7 @@ export class MeterClient {
     this.cache = sharedCache(options.credentialCache, options.trustAnchor);
     this.counters = options.invocationCounters ?? memoryCounters();
     this.http = new EdgeHttp(options.baseUrl, this.region, options.fetch);
+    this.groups = new GroupKeys(this.cache.trustAnchor, () => this.keks);
   }
 
   /** The meter's own CCS (CRED_I): what the server builds from the enrolled public key. */
@@ -171,6 +174,28 @@ export class MeterClient {
     if (!(apdu instanceof Uint8Array) || apdu.length === 0) throw new SdkError("bad_parameter", "apdu is a non-empty byte string");
     const result = await this.request("reading", { apdu });
     return { invocationCounter: intField(result, "invocationCounter") };
+  }
+
+  /**
+   * Brings this meter's keys for a DR program up to date: nothing if current, the one epoch
+   * it missed (its path only, proven against the signed bundle header), or a signed snapshot
+   * of its path when it is new or further behind. Resolves to the program's group key.
+   */
+  async rekey(program: string): Promise<{ epoch: number; key: Uint8Array }> {
+    const name = requireText(program, "program", "bad_parameter");
+    if (this.keks.length === 0) throw new SdkError("no_kek", "this client has no KEK (a gateway never receives keys)");
+    return this.serial(async () => {
+      const result = await this.call("rekey", { program: name, epoch: this.groups.epochOf(name) });
+      this.groups.apply(name, rekeyUpdate(result));
+      const key = this.groups.groupKey(name);
+      if (!key) throw new SdkError("rekey_incomplete", "no group key after the update");
+      return key;
+    });
+  }
+
+  /** The group key held for a DR program, if any (after `rekey`). */
+  groupKey(program: string): { epoch: number; key: Uint8Array } | undefined {
+    return this.groups.groupKey(program);
   }
 
   /** Ends the session here (keys wiped) after any request in flight; a later call reconnects. */
@@ -346,4 +371,14 @@ function memoryCounters(): InvocationCounterStore {
       return n;
     },
   };
+}
+
+function rekeyUpdate(result: CborMap): RekeyUpdate {
+  const kind = result.get("kind");
+  if (kind === "current") return { kind };
+  const view = result.get("view");
+  if (kind === "view" && view instanceof Uint8Array) return { kind, view };
+  const signed = result.get("snapshot");
+  if (kind === "snapshot" && signed instanceof Uint8Array) return { kind, signed };
+  throw new SdkError("bad_response", "rekey: kind is current, view or snapshot");
 }

@@ -190,7 +190,7 @@ export class Concentrator extends DurableObject<Env> {
   private async operate(region: string, meter: MeterRow, request: SessionRequest, requestId: string): Promise<SessionResponse> {
     const audit: AuditContext = { actor: { id: `${meter.kind}:${meter.id}`, role: meter.kind }, requestId };
     try {
-      const result = await runOperation({ db: this.db(), custody: await this.custody(), storage: this.ctx.storage, audit, region, device: meter }, request);
+      const result = await runOperation({ db: this.db(), custody: await this.custody(), storage: this.ctx.storage, audit, env: this.env, region, device: meter }, request);
       return { ok: true, result };
     } catch (err) {
       const e = toGridkeyError(err);

@@ -4,6 +4,7 @@ import { rewrapChunk } from "../functions/master-key-rotation";
 import { app } from "./app";
 
 export { Concentrator } from "./concentrator";
+export { KeyGraph } from "../functions/key-graph";
 
 export default {
   fetch: app.fetch,

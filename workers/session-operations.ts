@@ -4,6 +4,7 @@ import type { Custody } from "../functions/custody";
 import type { Db } from "../functions/db";
 import type { MeterRow } from "../functions/enrollment";
 import { GridkeyError } from "../functions/errors";
+import { rpcValue } from "../functions/rpc";
 import { acknowledgeKeys, keyDelivery } from "../functions/key-delivery";
 import { openReading, storeReading } from "../functions/readings";
 import { toHex } from "../functions/crypto";
@@ -18,6 +19,7 @@ export type OperationContext = {
   /** The concentrator's storage: invocation counters live here, with its single writer. */
   storage: DurableObjectStorage;
   audit: AuditContext;
+  env: Env;
   region: string;
   /** The session's device: a meter, or a gateway relaying for the meters of its region. */
   device: MeterRow;
@@ -31,6 +33,7 @@ const OPERATIONS: Record<string, Operation> = {
   keys: deliverKeys,
   ack: acknowledge,
   reading: uploadReading,
+  rekey: groupRekey,
 };
 
 export async function runOperation(ctx: OperationContext, request: SessionRequest): Promise<CborMap> {
@@ -45,6 +48,24 @@ async function deliverKeys(ctx: OperationContext): Promise<CborMap> {
     ["keyData", keyData],
     ["keys", keys.map((k): CborValue => [k.class, k.dlmsKeyId, k.keyId, k.version, k.state])],
   ]);
+}
+
+/**
+ * A meter catching up with a DR program's group key: the program's key graph answers with
+ * nothing, the meter's view of the epoch it missed, or a snapshot of its path.
+ */
+async function groupRekey(ctx: OperationContext, args: CborMap): Promise<CborMap> {
+  const meter = ownMeter(ctx);
+  const program = args.get("program");
+  const epoch = args.get("epoch");
+  if (typeof program !== "string" || program.length > 64 || typeof epoch !== "number" || !Number.isSafeInteger(epoch) || epoch < 0) {
+    throw new GridkeyError("bad_parameter", "rekey takes {program: text, epoch: uint}");
+  }
+  const graph = ctx.env.KEY_GRAPH.get(ctx.env.KEY_GRAPH.idFromName(program));
+  const update = await rpcValue(graph.memberUpdate(meter.id, epoch, ctx.audit.requestId));
+  if (update.kind === "current") return new CborMap([["kind", "current"]]);
+  if (update.kind === "view") return new CborMap([["kind", "view"], ["view", update.view]]);
+  return new CborMap([["kind", "snapshot"], ["snapshot", update.signed]]);
 }
 
 /** Keys go to a meter only, inside its own session: never to a gateway. */

@@ -1,34 +1,16 @@
 // The meter SDK against the real worker and Concentrator DO, inside workerd.
 import { evictDurableObject } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
-import { aeskw } from "@noble/ciphers/aes.js";
-import { p256, p384 } from "@noble/curves/nist.js";
+import { env } from "cloudflare:workers";
+import { p256 } from "@noble/curves/nist.js";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../functions/crypto";
-import { fetchTrustAnchor, MeterClient, SdkError, type FetchLike } from "../../sdk";
+import { fetchTrustAnchor, MeterClient, SdkError } from "../../sdk";
 import { call, unique } from "../helpers/http";
 import { systemTitle } from "../helpers/meters";
+import { BASE, enrolledClient, workerFetch } from "../helpers/sdk-meter";
 
-const workerFetch: FetchLike = (input, init) => exports.default.fetch(input, init);
-const BASE = "http://gridkey.test";
 const reading = Uint8Array.of(0x0f, 0, 0, 0, 1, 0, 2, 2, 9, 6, 1, 0, 1, 8, 0, 0xff, 6, 0, 0, 0x30, 0x39);
-
-async function enrolled(region = "north-1", dlmsSuite: 1 | 2 = 1) {
-  const curve = dlmsSuite === 2 ? p384 : p256;
-  const identityKey = curve.utils.randomSecretKey();
-  const kek = crypto.getRandomValues(new Uint8Array(dlmsSuite === 2 ? 32 : 16));
-  const tk = crypto.getRandomValues(new Uint8Array(16));
-  const transport = await call("POST", "/v1/admin/transport-keys", { json: { name: unique("mfr"), purpose: "manufacturer", key: toHex(tk) } });
-  const id = unique("MTR");
-  const title = systemTitle();
-  const res = await call("POST", "/v1/admin/meters", {
-    json: { id, systemTitle: title, region, suite: dlmsSuite, identityPublicKey: toHex(curve.getPublicKey(identityKey, false)), manufacturerKeys: { transportKeyId: transport.body.id, kek: toHex(aeskw(tk).encrypt(kek)) } },
-  });
-  expect(res.status).toBe(201);
-  const trustAnchor = await fetchTrustAnchor(BASE, workerFetch);
-  const client = new MeterClient({ baseUrl: BASE, region, meterId: id, systemTitle: title, identityKey, kek, dlmsSuite, trustAnchor, fetch: workerFetch });
-  return { id, title, client };
-}
+const enrolled = enrolledClient;
 
 describe("a meter built from the SDK", () => {
   it("enrolls, completes EDHOC, receives its keys, uploads readings and survives a concentrator restart", async () => {

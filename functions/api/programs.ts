@@ -1,0 +1,148 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { REKEY_MODES } from "../../schema";
+import { changeMembers, createProgram, deleteProgram, getProgram, listPrograms, MAX_MEMBERSHIP_CHANGES, programStatus, programView, rekeyNow } from "../programs";
+import { dbOf, services } from "./context";
+import { commonErrors, MeterId, Name, newApp, notFound, requireRole } from "./http";
+
+const Program = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    degree: z.number().int(),
+    rekeyMode: z.enum(REKEY_MODES),
+    createdAt: z.string(),
+    members: z.number().int(),
+    epoch: z.number().int(),
+    height: z.number().int(),
+    pending: z.number().int().describe("membership changes waiting for the next flush"),
+  })
+  .openapi("Program");
+
+const Epoch = z
+  .object({ epoch: z.number().int(), joined: z.number().int(), left: z.number().int(), wraps: z.number().int(), forwards: z.number().int(), bundleBytes: z.number().int() })
+  .openapi("RekeyEpoch");
+
+const IdParam = z.object({ id: z.string().max(64) });
+const WRITERS = ["admin", "operator"] as const;
+const READERS = ["admin", "operator", "auditor"] as const;
+
+export const programRoutes = newApp()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/programs",
+      summary: "Create a DR program: a key graph whose root is the program's group key",
+      middleware: [requireRole(...WRITERS)] as const,
+      request: {
+        body: {
+          content: {
+            "application/json": {
+              schema: z
+                .object({ name: Name, degree: z.number().int().min(2).max(16).default(4), rekeyMode: z.enum(REKEY_MODES).default("immediate") })
+                .strict()
+                .openapi("CreateProgram"),
+            },
+          },
+          required: true,
+        },
+      },
+      responses: { 201: { content: { "application/json": { schema: Program } }, description: "Created" }, ...commonErrors },
+    }),
+    async (c) => {
+      const { db, audit } = await services(c);
+      const { row, status } = await createProgram(db, c.env, audit, c.req.valid("json"));
+      return c.json(programView(row, status), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/programs",
+      summary: "List DR programs",
+      middleware: [requireRole(...READERS)] as const,
+      responses: { 200: { content: { "application/json": { schema: z.object({ programs: z.array(Program) }) } }, description: "Programs" }, ...commonErrors },
+    }),
+    async (c) => {
+      const rows = await listPrograms(dbOf(c));
+      return c.json({ programs: await Promise.all(rows.map(async (r) => programView(r, await programStatus(c.env, r.id)))) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/programs/{id}",
+      summary: "One DR program: members, epoch, tree height",
+      middleware: [requireRole(...READERS)] as const,
+      request: { params: IdParam },
+      responses: { 200: { content: { "application/json": { schema: Program } }, description: "The program" }, ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const row = await getProgram(dbOf(c), c.req.valid("param").id);
+      return c.json(programView(row, await programStatus(c.env, row.id)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/programs/{id}",
+      summary: "Delete a DR program and destroy its keys",
+      middleware: [requireRole(...WRITERS)] as const,
+      request: { params: IdParam },
+      responses: { 200: { content: { "application/json": { schema: z.object({ deleted: z.string() }) } }, description: "Deleted" }, ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { db, audit } = await services(c);
+      const { id } = c.req.valid("param");
+      await deleteProgram(db, c.env, audit, id);
+      return c.json({ deleted: id }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/programs/{id}/members",
+      summary: `Add and remove members (up to ${MAX_MEMBERSHIP_CHANGES} per call); rekeys at once or at the next flush`,
+      middleware: [requireRole(...WRITERS)] as const,
+      request: {
+        params: IdParam,
+        body: {
+          content: {
+            "application/json": {
+              schema: z
+                .object({ add: z.array(MeterId).max(MAX_MEMBERSHIP_CHANGES).default([]), remove: z.array(MeterId).max(MAX_MEMBERSHIP_CHANGES).default([]) })
+                .strict()
+                .openapi("MembershipChange"),
+            },
+          },
+          required: true,
+        },
+      },
+      responses: {
+        200: { content: { "application/json": { schema: z.object({ program: Program, epoch: Epoch.nullable() }) } }, description: "Applied or queued" },
+        ...commonErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const { db, audit } = await services(c);
+      const { id } = c.req.valid("param");
+      const result = await changeMembers(db, c.env, audit, id, c.req.valid("json"));
+      return c.json({ program: programView(await getProgram(db, id), result.status), epoch: result.epoch ?? null }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/programs/{id}/rekey",
+      summary: "Rekey now: apply the queued membership changes as one bundle",
+      middleware: [requireRole(...WRITERS)] as const,
+      request: { params: IdParam },
+      responses: { 200: { content: { "application/json": { schema: z.object({ program: Program, epoch: Epoch.nullable() }) } }, description: "Flushed" }, ...commonErrors, ...notFound },
+    }),
+    async (c) => {
+      const { db, audit } = await services(c);
+      const { id } = c.req.valid("param");
+      const result = await rekeyNow(db, c.env, audit, id);
+      return c.json({ program: programView(await getProgram(db, id), result.status), epoch: result.epoch }, 200);
+    },
+  );

@@ -1,0 +1,356 @@
+import { DurableObject } from "cloudflare:workers";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { eq } from "drizzle-orm";
+import { meters } from "../schema";
+import { encodeCwt, es256ProtectedHeader, sigStructure } from "../wire/cwt";
+import { inclusionProofs, merkleRoot } from "../wire/merkle";
+import {
+  decodeEntry,
+  encodeEntry,
+  encodeHeader,
+  encodeMemberView,
+  encodeSnapshot,
+  forwardInfo,
+  NODE_KEY_BYTES,
+  type NodeRef,
+  type RekeyEntry,
+} from "../wire/rekey";
+import { centralSigner } from "./central-signing";
+import { hmacSha256, randomBytes, sign, utf8, wrap } from "./crypto";
+import { type Custody, custodyFor } from "./custody";
+import { database, type Db } from "./db";
+import { GridkeyError } from "./errors";
+import { activeKeysOfOwner, openKey } from "./key-store";
+import { type RpcResult, rpcResult } from "./rpc";
+import { ancestors, heightFor, type NodeId, nodeKey, onPath, planEpoch, ref } from "./lkh";
+import { encode } from "../edhoc/cbor";
+
+/** Recent bundles kept for members one epoch behind; anyone further behind gets a snapshot. */
+const BUNDLES_KEPT = 16;
+
+type NodeKey = { version: number; key: Uint8Array };
+export type GraphStatus = { program: string; degree: number; epoch: number; height: number; members: number; pending: number };
+export type EpochResult = { epoch: number; joined: number; left: number; wraps: number; forwards: number; bundleBytes: number };
+/** Bytes only: this crosses the Durable Object RPC boundary. */
+export type MemberUpdate = { kind: "current" } | { kind: "view"; view: Uint8Array } | { kind: "snapshot"; signed: Uint8Array };
+
+/**
+ * One DR program's key graph (DESIGN.md §4): a logical key hierarchy of degree d in this
+ * Durable Object's SQLite storage, every node key sealed under the master key. An epoch
+ * reads and writes the O(d·log_d n) nodes around the changed leaves, never the whole tree.
+ * Operations run one at a time (`serial`): an epoch's crypto is async, its writes are one
+ * synchronous transaction.
+ */
+export class KeyGraph extends DurableObject<Env> {
+  private readonly sql = this.ctx.storage.sql;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, version INTEGER NOT NULL, mk INTEGER NOT NULL, sealed TEXT NOT NULL, PRIMARY KEY (level, idx));
+      CREATE TABLE IF NOT EXISTS members (meter_id TEXT PRIMARY KEY, leaf INTEGER NOT NULL UNIQUE, joined INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS free_leaves (leaf INTEGER PRIMARY KEY);
+      CREATE TABLE IF NOT EXISTS pending (meter_id TEXT PRIMARY KEY, op TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS bundles (epoch INTEGER PRIMARY KEY, header BLOB NOT NULL, entries BLOB NOT NULL);
+    `);
+  }
+
+  /** Creates the graph (idempotent for the same program and degree). */
+  async init(program: string, degree: number): Promise<RpcResult<GraphStatus>> {
+    return this.serial(async () => {
+      const existing = this.meta("program");
+      if (existing && (existing !== program || Number(this.meta("degree")) !== degree)) {
+        throw new GridkeyError("invalid_state", "this key graph belongs to another program");
+      }
+      if (!existing) {
+        this.ctx.storage.transactionSync(() => {
+          for (const [k, v] of Object.entries({ program, degree, epoch: 0, height: 1, next_leaf: 0 })) this.setMeta(k, String(v));
+        });
+      }
+      return this.statusNow();
+    });
+  }
+
+  async status(): Promise<RpcResult<GraphStatus>> {
+    return this.serial(async () => this.statusNow());
+  }
+
+  /** Membership changes: applied as one epoch now, or queued for the next flush. */
+  async change(join: string[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
+    return this.serial(async () => {
+      this.checkChange(join, leave);
+      if (batched) {
+        const now = Date.now();
+        this.ctx.storage.transactionSync(() => {
+          for (const m of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, at) VALUES (?, 'join', ?)", m, now);
+          for (const m of leave) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, at) VALUES (?, 'leave', ?)", m, now);
+        });
+        return { status: this.statusNow() };
+      }
+      const epoch = await this.applyEpoch(join, leave, requestId);
+      return { status: this.statusNow(), epoch };
+    });
+  }
+
+  /** Applies every queued change as one epoch (one bundle), if any. */
+  async flush(requestId: string): Promise<RpcResult<EpochResult | undefined>> {
+    return this.serial(async () => {
+      const rows = this.sql.exec<{ meter_id: string; op: string }>("SELECT meter_id, op FROM pending").toArray();
+      if (rows.length === 0) return undefined;
+      const isMember = (m: string) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length > 0;
+      // A join then leave of a non-member (or the reverse) within one window cancels out.
+      const join = rows.filter((r) => r.op === "join" && !isMember(r.meter_id)).map((r) => r.meter_id);
+      const leave = rows.filter((r) => r.op === "leave" && isMember(r.meter_id)).map((r) => r.meter_id);
+      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId) : undefined;
+      this.sql.exec("DELETE FROM pending");
+      return result;
+    });
+  }
+
+  /**
+   * What a member needs to hold the current group key, given the epoch it holds: nothing,
+   * its path's entries of the one epoch it missed (with inclusion proofs against the signed
+   * header), or a signed snapshot of its whole path (new members, or more than one epoch behind).
+   */
+  async memberUpdate(meterId: string, heldEpoch: number, requestId: string): Promise<RpcResult<MemberUpdate>> {
+    return this.serial(async () => {
+      const member = this.sql.exec<{ leaf: number; joined: number }>("SELECT leaf, joined FROM members WHERE meter_id = ?", meterId).toArray()[0];
+      if (!member) throw new GridkeyError("not_a_member", "the meter is not a member of this program");
+      const epoch = Number(this.meta("epoch"));
+      if (heldEpoch === epoch) return { kind: "current" };
+      const bundle = this.sql.exec<{ header: ArrayBuffer; entries: ArrayBuffer }>("SELECT header, entries FROM bundles WHERE epoch = ?", epoch).toArray()[0];
+      if (heldEpoch === epoch - 1 && member.joined < epoch && bundle) return { kind: "view", view: this.viewOf(bundle, member.leaf) };
+      return { kind: "snapshot", signed: await this.snapshot(meterId, member.leaf, requestId) };
+    });
+  }
+
+  /** Erases every key of the graph (the program is deleted); the audit trail stays in D1. */
+  async destroy(): Promise<RpcResult<void>> {
+    return this.serial(async () => {
+      this.ctx.storage.transactionSync(() => {
+        for (const t of ["nodes", "members", "free_leaves", "pending", "bundles"]) this.sql.exec(`DELETE FROM ${t}`);
+      });
+    });
+  }
+
+  private async applyEpoch(join: string[], leave: string[], requestId: string): Promise<EpochResult> {
+    const custody = await custodyFor(this.env);
+    const program = this.meta("program")!;
+    const degree = Number(this.meta("degree"));
+    const oldHeight = Number(this.meta("height"));
+    const epoch = Number(this.meta("epoch")) + 1;
+    const leftLeaves = leave.map((m) => this.leafOf(m));
+    const { leaves: joinedLeaves, nextLeaf } = this.allocate(join.length, leftLeaves);
+    const maxLeaf = Math.max(nextLeaf - 1, 0);
+    const height = Math.max(oldHeight, heightFor(maxLeaf, degree));
+    const joinedSet = new Set(joinedLeaves);
+    const leftSet = new Set(leftLeaves);
+    const occupied = (n: NodeId) => this.occupiedAfter(n, degree, leftSet, joinedLeaves);
+    const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, (n) => this.stored(n) !== undefined, occupied);
+
+    const updated = new Map<string, NodeKey>();
+    for (const leaf of joinedLeaves) updated.set(nodeKey({ level: 0, index: leaf }), { version: epoch, key: randomBytes(NODE_KEY_BYTES) });
+    const entries: RekeyEntry[] = [];
+    for (const n of plan.forward) {
+      const old = await this.open(custody, program, n);
+      const key = (await hmacSha256(old.key, forwardInfo(n.level, n.index, epoch))).slice(0, NODE_KEY_BYTES);
+      updated.set(nodeKey(n), { version: epoch, key });
+      entries.push({ kind: "forward", ...ref(n, epoch) });
+    }
+    const gone = new Set([...plan.emptied.map(nodeKey), ...leftLeaves.map((l) => nodeKey({ level: 0, index: l }))]);
+    for (const n of plan.refresh) {
+      const key = randomBytes(NODE_KEY_BYTES);
+      updated.set(nodeKey(n), { version: epoch, key });
+      for (const child of this.childrenAfter(n, degree, updated, gone)) {
+        if (child.level === 0 && joinedSet.has(child.index)) continue; // a new member gets a snapshot
+        const childKey = updated.get(nodeKey(child)) ?? (await this.open(custody, program, child));
+        entries.push({ kind: "wrap", node: ref(n, epoch), under: ref(child, childKey.version), wrapped: await wrap(childKey.key, key) });
+      }
+    }
+    const encoded = entries.map(encodeEntry);
+    const header = encodeHeader({ program, epoch, height, degree, entries: encoded.length, root: merkleRoot(nobleSha256, encoded) });
+    const signedHeader = await this.signed(header, requestId);
+    const sealed = await Promise.all([...updated].map(async ([k, v]) => ({ k, v, s: await custody.seal(v.key, nodeAad(program, k, v.version)) })));
+
+    this.ctx.storage.transactionSync(() => {
+      for (const { k, v, s } of sealed) {
+        const [level, idx] = k.split("/").map(Number);
+        this.sql.exec("INSERT OR REPLACE INTO nodes (level, idx, version, mk, sealed) VALUES (?, ?, ?, ?, ?)", level, idx, v.version, s.mkVersion, s.sealed);
+      }
+      for (const k of gone) {
+        const [level, idx] = k.split("/").map(Number);
+        this.sql.exec("DELETE FROM nodes WHERE level = ? AND idx = ?", level, idx);
+      }
+      leave.forEach((m, i) => {
+        this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
+        this.sql.exec("INSERT OR IGNORE INTO free_leaves (leaf) VALUES (?)", leftLeaves[i]!);
+      });
+      join.forEach((m, i) => {
+        this.sql.exec("DELETE FROM free_leaves WHERE leaf = ?", joinedLeaves[i]!);
+        this.sql.exec("INSERT INTO members (meter_id, leaf, joined) VALUES (?, ?, ?)", m, joinedLeaves[i]!, epoch);
+      });
+      this.setMeta("epoch", String(epoch));
+      this.setMeta("height", String(height));
+      this.setMeta("next_leaf", String(nextLeaf));
+      this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, encodeEntries(encoded));
+      this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
+    });
+    for (const v of updated.values()) v.key.fill(0);
+    const wraps = entries.filter((e) => e.kind === "wrap").length;
+    return { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
+  }
+
+  private checkChange(join: string[], leave: string[]): void {
+    if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
+    const both = join.filter((m) => leave.includes(m));
+    if (both.length > 0 || new Set(join).size !== join.length || new Set(leave).size !== leave.length) {
+      throw new GridkeyError("bad_parameter", "a meter appears twice in one change");
+    }
+  }
+
+  private leafOf(meterId: string): number {
+    const row = this.sql.exec<{ leaf: number }>("SELECT leaf FROM members WHERE meter_id = ?", meterId).toArray()[0];
+    if (!row) throw new GridkeyError("not_a_member", `meter ${meterId} is not a member`);
+    return row.leaf;
+  }
+
+  /** Free leaves first (lowest, but not ones freed in this same epoch), then new ones. */
+  private allocate(count: number, freedNow: number[]): { leaves: number[]; nextLeaf: number } {
+    const free = this.sql.exec<{ leaf: number }>("SELECT leaf FROM free_leaves ORDER BY leaf LIMIT ?", count + freedNow.length).toArray().map((r) => r.leaf);
+    const reuse = free.filter((l) => !freedNow.includes(l)).slice(0, count);
+    let nextLeaf = Number(this.meta("next_leaf"));
+    const leaves = [...reuse];
+    while (leaves.length < count) leaves.push(nextLeaf++);
+    return { leaves, nextLeaf };
+  }
+
+  private occupiedAfter(n: NodeId, degree: number, left: Set<number>, joined: number[]): boolean {
+    const lo = n.index * degree ** n.level;
+    const hi = lo + degree ** n.level - 1;
+    if (joined.some((l) => l >= lo && l <= hi)) return true;
+    const rows = this.sql.exec<{ leaf: number }>("SELECT leaf FROM members WHERE leaf BETWEEN ? AND ? LIMIT ?", lo, hi, left.size + 1).toArray();
+    return rows.some((r) => !left.has(r.leaf));
+  }
+
+  /** The children a refreshed node will have: stored ones not removed, plus ones made this epoch. */
+  private childrenAfter(n: NodeId, degree: number, updated: Map<string, NodeKey>, gone: Set<string>): NodeId[] {
+    const lo = n.index * degree;
+    const stored = this.sql.exec<{ idx: number }>("SELECT idx FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?", n.level - 1, lo, lo + degree - 1).toArray().map((r) => r.idx);
+    const fresh = [...updated.keys()].map((k) => k.split("/").map(Number) as [number, number]).filter(([l, i]) => l === n.level - 1 && i >= lo && i < lo + degree).map(([, i]) => i);
+    return [...new Set([...stored, ...fresh])].sort((a, b) => a - b).map((index) => ({ level: n.level - 1, index })).filter((c) => !gone.has(nodeKey(c)));
+  }
+
+  private stored(n: NodeId): { version: number; mk: number; sealed: string } | undefined {
+    return this.sql.exec<{ version: number; mk: number; sealed: string }>("SELECT version, mk, sealed FROM nodes WHERE level = ? AND idx = ?", n.level, n.index).toArray()[0];
+  }
+
+  private async open(custody: Custody, program: string, n: NodeId): Promise<NodeKey> {
+    const row = this.stored(n);
+    if (!row) throw new GridkeyError("internal", `key graph node ${nodeKey(n)} is missing`);
+    return { version: row.version, key: await custody.open(row.mk, row.sealed, nodeAad(program, nodeKey(n), row.version)) };
+  }
+
+  private viewOf(bundle: { header: ArrayBuffer; entries: ArrayBuffer }, leaf: number): Uint8Array {
+    const encoded = decodeEntries(new Uint8Array(bundle.entries));
+    const degree = Number(this.meta("degree"));
+    const indices = encoded.map((e, i) => (onPath(decodeEntry(e), leaf, degree) ? i : -1)).filter((i) => i >= 0);
+    const proofs = inclusionProofs(nobleSha256, encoded, indices);
+    return encode(encodeMemberView({ signedHeader: new Uint8Array(bundle.header), items: indices.map((index, i) => ({ index, entry: encoded[index]!, proof: proofs[i]! })) }));
+  }
+
+  private async snapshot(meterId: string, leaf: number, requestId: string): Promise<Uint8Array> {
+    const custody = await custodyFor(this.env);
+    const db = this.db();
+    const program = this.meta("program")!;
+    const degree = Number(this.meta("degree"));
+    const height = Number(this.meta("height"));
+    const kek = await meterKek(db, custody, meterId);
+    const leafNode = { level: 0, index: leaf };
+    const leafKey = await this.open(custody, program, leafNode);
+    const path: { node: NodeRef; wrapped: Uint8Array }[] = [];
+    for (const a of ancestors(leaf, degree, height)) {
+      const k = await this.open(custody, program, a);
+      path.push({ node: ref(a, k.version), wrapped: await wrap(leafKey.key, k.key) });
+    }
+    const body = encodeSnapshot({ program, epoch: Number(this.meta("epoch")), height, degree, leaf: ref(leafNode, leafKey.version), leafWrapped: await wrap(kek, leafKey.key), path });
+    kek.fill(0);
+    return this.signed(body, requestId);
+  }
+
+  /** Central signs (COSE_Sign1, ES256) so no concentrator, gateway or member can forge a rekey. */
+  private async signed(payload: Uint8Array, requestId: string): Promise<Uint8Array> {
+    const signer = await centralSigner(this.db(), await custodyFor(this.env), requestId);
+    const protectedHeader = es256ProtectedHeader();
+    const signature = await sign("P-256", signer.privateKey, sigStructure(protectedHeader, payload));
+    return encodeCwt({ protectedHeader, signerKid: signer.kid, payload, signature });
+  }
+
+  private statusNow(): GraphStatus {
+    const count = (t: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
+    return {
+      program: this.meta("program") ?? "",
+      degree: Number(this.meta("degree") ?? 0),
+      epoch: Number(this.meta("epoch") ?? 0),
+      height: Number(this.meta("height") ?? 0),
+      members: count("members"),
+      pending: count("pending"),
+    };
+  }
+
+  private meta(k: string): string | undefined {
+    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v;
+  }
+
+  private setMeta(k: string, v: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", k, v);
+  }
+
+  private db(): Db {
+    return database(this.env.DB);
+  }
+
+  /** One operation at a time; refusals travel back as values (functions/rpc.ts). */
+  private serial<T>(op: () => Promise<T>): Promise<RpcResult<T>> {
+    const run = this.queue.then(op, op);
+    this.queue = run.catch(() => undefined);
+    return rpcResult(() => run);
+  }
+}
+
+function nodeAad(program: string, node: string, version: number): Uint8Array {
+  return utf8(`gridkey/graph/v1|${program}|${node}|${version}`);
+}
+
+async function meterKek(db: Db, custody: Custody, meterId: string): Promise<Uint8Array> {
+  const [meter] = await db.select().from(meters).where(eq(meters.id, meterId));
+  if (!meter || meter.state !== "active") throw new GridkeyError("invalid_state", "the meter is not active");
+  const kek = (await activeKeysOfOwner(db, "meter", meterId)).find((k) => k.keyClass === "kek");
+  if (!kek) throw new GridkeyError("invalid_state", "the meter has no active KEK");
+  return openKey(custody, kek);
+}
+
+/** Entries are stored as one blob: 4-byte length, bytes, repeated. */
+function encodeEntries(entries: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(entries.reduce((n, e) => n + 4 + e.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const e of entries) {
+    view.setUint32(at, e.length);
+    out.set(e, at + 4);
+    at += 4 + e.length;
+  }
+  return out;
+}
+
+function decodeEntries(blob: Uint8Array): Uint8Array[] {
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < blob.length; ) {
+    const n = view.getUint32(at);
+    out.push(blob.slice(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+import { and, asc, eq, inArray } from "drizzle-orm";
+import { meters, programMembers, programs, type RekeyMode } from "../schema";
+import { type AuditContext, type AuditEntry, commitAudited } from "./audit-log";
+import { randomBytes, toHex } from "./crypto";
+import { type Db, jsonList, type Statement } from "./db";
+import { GridkeyError } from "./errors";
+import { insertRows } from "./json-rows";
+import { rpcValue } from "./rpc";
+import type { EpochResult, GraphStatus } from "./key-graph";
+
+export type ProgramRow = typeof programs.$inferSelect;
+export const MAX_MEMBERSHIP_CHANGES = 10_000;
+
+function graph(env: Env, id: string) {
+  return env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(id));
+}
+
+export async function createProgram(db: Db, env: Env, ctx: AuditContext, spec: { name: string; degree: number; rekeyMode: RekeyMode }): Promise<{ row: ProgramRow; status: GraphStatus }> {
+  const row: ProgramRow = { id: `prg_${toHex(randomBytes(8))}`, ...spec, state: "active", createdAt: ctx.now ?? Date.now(), createdBy: ctx.actor.id };
+  await commitAudited(db, ctx, { action: "program.create", targetType: "program", targetId: row.id, details: spec }, [db.insert(programs).values(row)]);
+  return { row, status: await rpcValue(graph(env, row.id).init(row.id, row.degree)) };
+}
+
+export async function getProgram(db: Db, id: string): Promise<ProgramRow> {
+  const [row] = await db.select().from(programs).where(and(eq(programs.id, id), eq(programs.state, "active")));
+  if (!row) throw new GridkeyError("program_not_found", `no program ${id}`);
+  return row;
+}
+
+export async function listPrograms(db: Db): Promise<ProgramRow[]> {
+  return db.select().from(programs).where(eq(programs.state, "active")).orderBy(asc(programs.id));
+}
+
+export function programStatus(env: Env, id: string): Promise<GraphStatus> {
+  return rpcValue(graph(env, id).status());
+}
+
+/** Deletes a program: its graph's keys are erased; the registry keeps the record, marked deleted. */
+export async function deleteProgram(db: Db, env: Env, ctx: AuditContext, id: string): Promise<void> {
+  await getProgram(db, id);
+  await commitAudited(db, ctx, { action: "program.delete", targetType: "program", targetId: id }, [
+    db.update(programs).set({ state: "deleted" }).where(eq(programs.id, id)),
+    db.delete(programMembers).where(eq(programMembers.programId, id)),
+  ]);
+  await rpcValue(graph(env, id).destroy());
+}
+
+/**
+ * Adds and removes members. The registry and the audit records are written first, in one
+ * transaction; then the key graph applies the change (at once, or at the next flush for a
+ * batched program). Both steps are idempotent, so a retry after a failure in between
+ * converges instead of doubling anything.
+ */
+export async function changeMembers(
+  db: Db,
+  env: Env,
+  ctx: AuditContext,
+  id: string,
+  change: { add: string[]; remove: string[] },
+): Promise<{ status: GraphStatus; epoch?: EpochResult }> {
+  const program = await getProgram(db, id);
+  if (change.add.length + change.remove.length > MAX_MEMBERSHIP_CHANGES) {
+    throw new GridkeyError("bad_parameter", `at most ${MAX_MEMBERSHIP_CHANGES} membership changes per call`);
+  }
+  await checkEligible(db, change.add);
+  const current = await membersAmong(db, id, [...change.add, ...change.remove]);
+  const add = change.add.filter((m) => !current.has(m));
+  const remove = change.remove.filter((m) => current.has(m));
+  const missing = change.remove.filter((m) => !current.has(m));
+  if (missing.length > 0) throw new GridkeyError("not_a_member", `not members of ${id}: ${missing.slice(0, 10).join(", ")}`);
+  const now = ctx.now ?? Date.now();
+  const entries: AuditEntry[] = [
+    ...add.map((m) => ({ action: "program.member.add", targetType: "program", targetId: id, details: { meterId: m } })),
+    ...remove.map((m) => ({ action: "program.member.remove", targetType: "program", targetId: id, details: { meterId: m } })),
+  ];
+  const statements: Statement[] = [...insertRows(programMembers, add.map((m) => ({ programId: id, meterId: m, joinedAt: now })))];
+  if (remove.length > 0) statements.push(db.delete(programMembers).where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(remove)))));
+  if (entries.length > 0) await commitAudited(db, { ...ctx, now }, entries, statements);
+  return rpcValue(graph(env, id).change(add, remove, program.rekeyMode === "batched", ctx.requestId));
+}
+
+/** Applies a batched program's queued changes now, as one bundle. */
+export async function rekeyNow(db: Db, env: Env, ctx: AuditContext, id: string) {
+  await getProgram(db, id);
+  const epoch = await rpcValue(graph(env, id).flush(ctx.requestId));
+  if (epoch) await commitAudited(db, ctx, { action: "program.rekey", targetType: "program", targetId: id, details: { ...epoch } });
+  return { epoch: epoch ?? null, status: await programStatus(env, id) };
+}
+
+async function checkEligible(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const found = await db.select({ id: meters.id, kind: meters.kind, state: meters.state }).from(meters).where(inArray(meters.id, jsonList(ids)));
+  const ok = new Set(found.filter((m) => m.kind === "meter" && m.state === "active").map((m) => m.id));
+  const bad = ids.filter((m) => !ok.has(m));
+  if (bad.length > 0) throw new GridkeyError("meter_not_found", `not active enrolled meters: ${bad.slice(0, 10).join(", ")}${bad.length > 10 ? ", ..." : ""}`);
+}
+
+async function membersAmong(db: Db, id: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .select({ meterId: programMembers.meterId })
+    .from(programMembers)
+    .where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(ids))));
+  return new Set(rows.map((r) => r.meterId));
+}
+
+export function programView(row: ProgramRow, status: GraphStatus) {
+  return {
+    id: row.id,
+    name: row.name,
+    degree: row.degree,
+    rekeyMode: row.rekeyMode,
+    createdAt: new Date(row.createdAt).toISOString(),
+    members: status.members,
+    epoch: status.epoch,
+    height: status.height,
+    pending: status.pending,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * A meter's keys in DR-program key graphs (docs/groups.md): for each program, the keys on
+ * its leaf-to-root path, the root being the program's group key. Updates come as a view of
+ * one epoch (the signed bundle header and this meter's entries with Merkle proofs) or a
+ * signed snapshot of the whole path; nothing unsigned or unproven is ever applied.
+ */
+import { aeskw } from "@noble/ciphers/aes.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { WireError } from "../wire/axdr.js";
+import { verifyInclusion } from "../wire/merkle.js";
+import {
+  decodeEntry,
+  decodeHeader,
+  decodeMemberView,
+  decodeSnapshot,
+  forwardInfo,
+  NODE_KEY_BYTES,
+  type RekeyEntry,
+  type WrapEntry,
+} from "../wire/rekey.js";
+import { CborError, decode } from "../edhoc/cbor.js";
+import { verifyCentralSignature, type TrustAnchor } from "./credential-cache.js";
+import { SdkError } from "./errors.js";
+
+type Held = { version: number; key: Uint8Array };
+type ProgramState = { epoch: number; height: number; degree: number; leaf: number; keys: Map<string, Held> };
+
+/** What the server answers to a `rekey` request. */
+export type RekeyUpdate = { kind: "current" } | { kind: "view"; view: Uint8Array } | { kind: "snapshot"; signed: Uint8Array };
+
+const at = (level: number, index: number) => `${level}/${index}`;
+
+export class GroupKeys {
+  private readonly programs = new Map<string, ProgramState>();
+
+  constructor(
+    private readonly anchor: TrustAnchor,
+    /** The meter's KEKs, current first: snapshots wrap the leaf key under the current one. */
+    private readonly keks: () => readonly Uint8Array[],
+  ) {}
+
+  /** The epoch held for a program; 0 when none (the server then sends a snapshot). */
+  epochOf(program: string): number {
+    return this.programs.get(program)?.epoch ?? 0;
+  }
+
+  /** The program's group key (the root of its tree) at the epoch held. */
+  groupKey(program: string): { epoch: number; key: Uint8Array } | undefined {
+    const s = this.programs.get(program);
+    const root = s?.keys.get(at(s.height, 0));
+    return s && root ? { epoch: s.epoch, key: root.key.slice() } : undefined;
+  }
+
+  /** Every key held for a program, for the meter's own storage (and tests). */
+  heldKeys(program: string): { level: number; index: number; version: number; key: Uint8Array }[] {
+    const s = this.programs.get(program);
+    if (!s) return [];
+    return [...s.keys].map(([k, v]) => {
+      const [level, index] = k.split("/").map(Number) as [number, number];
+      return { level, index, version: v.version, key: v.key.slice() };
+    });
+  }
+
+  apply(program: string, update: RekeyUpdate): void {
+    if (update.kind === "snapshot") this.applySnapshot(program, update.signed);
+    else if (update.kind === "view") this.applyView(program, update.view);
+  }
+
+  forget(program: string): void {
+    for (const held of this.programs.get(program)?.keys.values() ?? []) held.key.fill(0);
+    this.programs.delete(program);
+  }
+
+  private applySnapshot(program: string, signed: Uint8Array): void {
+    const s = wire(() => decodeSnapshot(verifyCentralSignature(signed, this.anchor)));
+    if (s.program !== program) throw new SdkError("rekey_invalid", "the snapshot is for another program");
+    const leafKey = this.unwrapUnderKek(s.leafWrapped);
+    const keys = new Map<string, Held>([[at(0, s.leaf.index), { version: s.leaf.version, key: leafKey }]]);
+    for (const p of s.path) {
+      if (p.node.index !== Math.floor(s.leaf.index / s.degree ** p.node.level)) throw new SdkError("rekey_invalid", "a snapshot entry is not on this meter's path");
+      keys.set(at(p.node.level, p.node.index), { version: p.node.version, key: unwrapOrThrow(leafKey, p.wrapped) });
+    }
+    this.forget(program);
+    this.programs.set(program, { epoch: s.epoch, height: s.height, degree: s.degree, leaf: s.leaf.index, keys });
+  }
+
+  /**
+   * One epoch: check the header's signature and every entry's inclusion proof, move held keys
+   * forward, then unwrap the new keys bottom-up (each under a key held or just unwrapped).
+   */
+  private applyView(program: string, raw: Uint8Array): void {
+    const state = this.programs.get(program);
+    if (!state) throw new SdkError("rekey_out_of_order", "no keys held for this program: ask for a snapshot");
+    const view = wire(() => decodeMemberView(decode(raw)));
+    const header = wire(() => decodeHeader(verifyCentralSignature(view.signedHeader, this.anchor)));
+    if (header.program !== program || header.degree !== state.degree) throw new SdkError("rekey_invalid", "the bundle is for another program");
+    if (header.epoch !== state.epoch + 1) throw new SdkError("rekey_out_of_order", `bundle epoch ${header.epoch} does not follow ${state.epoch}`);
+    const entries: RekeyEntry[] = view.items.map((item) => {
+      if (!verifyInclusion(sha256, item.entry, item.index, header.entries, item.proof, header.root)) {
+        throw new SdkError("rekey_invalid", "a rekey entry fails its inclusion proof");
+      }
+      return wire(() => decodeEntry(item.entry));
+    });
+    const keys = new Map(state.keys);
+    for (const e of entries) if (e.kind === "forward") moveForward(keys, e);
+    const wraps = entries.filter((e): e is WrapEntry => e.kind === "wrap").sort((a, b) => a.node.level - b.node.level);
+    for (const w of wraps) {
+      const under = keys.get(at(w.under.level, w.under.index));
+      if (!under || under.version !== w.under.version) continue; // not for a key this meter holds
+      keys.set(at(w.node.level, w.node.index), { version: w.node.version, key: unwrapOrThrow(under.key, w.wrapped) });
+    }
+    if (!keys.has(at(header.height, 0))) throw new SdkError("rekey_incomplete", "the view left this meter without the group key");
+    this.programs.set(program, { ...state, epoch: header.epoch, height: header.height, keys });
+  }
+
+  private unwrapUnderKek(wrapped: Uint8Array): Uint8Array {
+    for (const kek of this.keks()) {
+      try {
+        return aeskw(kek).decrypt(wrapped);
+      } catch {
+        // try the previous KEK: a snapshot can cross a KEK change
+      }
+    }
+    throw new SdkError("key_unwrap_failed", "the snapshot's leaf key does not unwrap under this meter's KEK");
+  }
+}
+
+function moveForward(keys: Map<string, Held>, e: { level: number; index: number; version: number }): void {
+  const held = keys.get(at(e.level, e.index));
+  if (!held || held.version >= e.version) return;
+  const key = hmac(sha256, held.key, forwardInfo(e.level, e.index, e.version)).slice(0, NODE_KEY_BYTES);
+  keys.set(at(e.level, e.index), { version: e.version, key });
+}
+
+function unwrapOrThrow(kek: Uint8Array, wrapped: Uint8Array): Uint8Array {
+  try {
+    return aeskw(kek).decrypt(wrapped);
+  } catch {
+    throw new SdkError("key_unwrap_failed", "a rekey wrap fails its integrity check");
+  }
+}
+
+function wire<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof WireError || e instanceof CborError) throw new SdkError("rekey_invalid", e.message, { cause: e });
+    throw e;
+  }
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { toHex } from "../../functions/crypto";
+import { SdkError } from "../../sdk";
+import { call } from "../helpers/http";
+import { createProgram, groupKeyOf, members } from "../helpers/groups";
+import { enrolledClient } from "../helpers/sdk-meter";
+
+describe("a DR program's key graph, end to end", () => {
+  it("gives every member the group key through its session, and a new one to those left after a leave", async () => {
+    const program = await createProgram(2);
+    const meters = await Promise.all([1, 2, 3, 4, 5].map(() => enrolledClient()));
+    const added = await members(program, { add: meters.map((m) => m.id) });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body.program).toMatchObject({ members: 5, epoch: 1, height: 3 });
+
+    const first = await groupKeyOf(program);
+    for (const m of meters) expect(toHex((await m.client.rekey(program)).key)).toBe(first!.key);
+
+    const removed = await members(program, { remove: [meters[1]!.id] });
+    expect(removed.body.epoch).toMatchObject({ epoch: 2, left: 1, joined: 0 });
+    const second = await groupKeyOf(program);
+    expect(second!.key).not.toBe(first!.key);
+    for (const m of meters.filter((_, i) => i !== 1)) {
+      const got = await m.client.rekey(program);
+      expect([got.epoch, toHex(got.key)]).toEqual([2, second!.key]);
+    }
+    const gone = await meters[1]!.client.rekey(program).catch((e: unknown) => e);
+    expect((gone as SdkError).code).toBe("not_a_member");
+  });
+
+  it("lets a joiner in without multicast wraps, and without the key from before it joined", async () => {
+    const program = await createProgram(4);
+    const a = await enrolledClient();
+    await members(program, { add: [a.id] });
+    const before = toHex((await a.client.rekey(program)).key);
+    const b = await enrolledClient();
+    const joined = await members(program, { add: [b.id] });
+    expect(joined.body.epoch).toMatchObject({ wraps: 0, joined: 1 });
+    const after = toHex((await b.client.rekey(program)).key);
+    expect(after).not.toBe(before);
+    expect(toHex((await a.client.rekey(program)).key)).toBe(after); // a moves forward by itself
+  });
+
+  it("batches: changes wait for the flush and then make one epoch", async () => {
+    const program = await createProgram(4, "batched");
+    const meters = await Promise.all([1, 2, 3].map(() => enrolledClient()));
+    const queued = await members(program, { add: meters.map((m) => m.id) });
+    expect(queued.body).toMatchObject({ epoch: null, program: { pending: 3, epoch: 0, members: 0 } });
+    const flushed = await call("POST", `/v1/admin/programs/${program}/rekey`);
+    expect(flushed.body).toMatchObject({ epoch: { epoch: 1, joined: 3 }, program: { pending: 0, members: 3 } });
+    const key = (await groupKeyOf(program))!.key;
+    for (const m of meters) expect(toHex((await m.client.rekey(program)).key)).toBe(key);
+    const again = await call("POST", `/v1/admin/programs/${program}/rekey`);
+    expect(again.body.epoch).toBeNull();
+  });
+
+  it("refuses bad membership changes, audits good ones, and destroys keys on delete", async () => {
+    const program = await createProgram();
+    const m = await enrolledClient();
+    const unknown = await members(program, { add: ["MTR-none"] });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, "meter_not_found"]);
+    const notMember = await members(program, { remove: [m.id] });
+    expect([notMember.status, notMember.body.error.code]).toEqual([404, "not_a_member"]);
+    await members(program, { add: [m.id] });
+    const audit = await call("GET", "/v1/admin/audit?limit=1000");
+    expect(audit.body.records.some((r: { action: string; targetId: string }) => r.action === "program.member.add" && r.targetId === program)).toBe(true);
+    expect((await call("GET", `/v1/admin/programs/${program}`)).body.members).toBe(1);
+    expect((await call("DELETE", `/v1/admin/programs/${program}`)).status).toBe(200);
+    expect(await groupKeyOf(program)).toBeUndefined();
+    expect((await call("GET", `/v1/admin/programs/${program}`)).body.error.code).toBe("program_not_found");
+    const missing = await call("POST", "/v1/admin/programs/prg_none/members", { json: { add: [m.id] } });
+    expect(missing.body.error.code).toBe("program_not_found");
+  });
+});
