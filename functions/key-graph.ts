@@ -145,7 +145,6 @@ export class KeyGraph extends DurableObject<Env> {
     const { leaves: joinedLeaves, nextLeaf } = this.allocate(join.length, leftLeaves);
     const maxLeaf = Math.max(nextLeaf - 1, 0);
     const height = Math.max(oldHeight, heightFor(maxLeaf, degree));
-    const joinedSet = new Set(joinedLeaves);
     const leftSet = new Set(leftLeaves);
     const occupied = (n: NodeId) => this.occupiedAfter(n, degree, leftSet, joinedLeaves);
     const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, (n) => this.stored(n) !== undefined, occupied);
@@ -160,11 +159,16 @@ export class KeyGraph extends DurableObject<Env> {
       entries.push({ kind: "forward", ...ref(n, epoch) });
     }
     const gone = new Set([...plan.emptied.map(nodeKey), ...leftLeaves.map((l) => nodeKey({ level: 0, index: l }))]);
+    // Nodes with only new members below: those members get snapshots, so no wrap is sent under them.
+    const onlyNew = new Set([
+      ...joinedLeaves.map((l) => nodeKey({ level: 0, index: l })),
+      ...plan.refresh.filter((n) => !this.occupiedAfter(n, degree, leftSet, [])).map(nodeKey),
+    ]);
     for (const n of plan.refresh) {
       const key = randomBytes(NODE_KEY_BYTES);
       updated.set(nodeKey(n), { version: epoch, key });
       for (const child of this.childrenAfter(n, degree, updated, gone)) {
-        if (child.level === 0 && joinedSet.has(child.index)) continue; // a new member gets a snapshot
+        if (onlyNew.has(nodeKey(child))) continue;
         const childKey = updated.get(nodeKey(child)) ?? (await this.open(custody, program, child));
         entries.push({ kind: "wrap", node: ref(n, epoch), under: ref(child, childKey.version), wrapped: await wrap(childKey.key, key) });
       }

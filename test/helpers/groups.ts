@@ -2,7 +2,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { toHex, utf8 } from "../../functions/crypto";
 import { custodyFor } from "../../functions/custody";
-import { decodeEntry, type RekeyEntry } from "../../wire/rekey";
+import { aeskw } from "@noble/ciphers/aes.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { decodeEntry, forwardInfo, type RekeyEntry } from "../../wire/rekey";
 import { call, unique } from "./http";
 
 export const graphOf = (program: string) => env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(program));
@@ -47,4 +50,36 @@ function splitEntries(blob: Uint8Array): Uint8Array[] {
     at += 4 + n;
   }
   return out;
+}
+
+/**
+ * Everything a holder of `known` keys can learn from the bundles it sees: unwrap what is
+ * wrapped under a key it has, move forward what it has an older version of, until nothing
+ * changes. `seen` is in epoch order. The secrecy properties are statements about this closure.
+ */
+export function closure(known: { level: number; index: number; version: number; key: Uint8Array }[], seen: RekeyEntry[]): Set<string> {
+  const held = new Map<string, { version: number; key: Uint8Array }[]>();
+  const add = (level: number, index: number, version: number, key: Uint8Array) => {
+    const k = `${level}/${index}`;
+    const list = held.get(k) ?? [];
+    if (list.some((h) => h.version === version)) return false;
+    list.push({ version, key });
+    held.set(k, list);
+    return true;
+  };
+  for (const k of known) add(k.level, k.index, k.version, k.key);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const e of seen) {
+      if (e.kind === "forward") {
+        // F moves a node from its previous version to the next: from the newest one held below it.
+        const older = (held.get(`${e.level}/${e.index}`) ?? []).filter((h) => h.version < e.version).sort((a, b) => b.version - a.version)[0];
+        if (older) changed = add(e.level, e.index, e.version, hmac(sha256, older.key, forwardInfo(e.level, e.index, e.version)).slice(0, 16)) || changed;
+      } else {
+        const under = (held.get(`${e.under.level}/${e.under.index}`) ?? []).find((h) => h.version === e.under.version);
+        if (under) changed = add(e.node.level, e.node.index, e.node.version, aeskw(under.key).decrypt(e.wrapped)) || changed;
+      }
+    }
+  }
+  return new Set([...held.values()].flat().map((h) => toHex(h.key)));
 }
