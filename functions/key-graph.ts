@@ -156,7 +156,7 @@ export class KeyGraph extends DurableObject<Env> {
       const old = await this.open(custody, program, n);
       const key = (await hmacSha256(old.key, forwardInfo(n.level, n.index, epoch))).slice(0, NODE_KEY_BYTES);
       updated.set(nodeKey(n), { version: epoch, key });
-      entries.push({ kind: "forward", ...ref(n, epoch) });
+      entries.push({ kind: "forward", from: old.version, ...ref(n, epoch) });
     }
     const gone = new Set([...plan.emptied.map(nodeKey), ...leftLeaves.map((l) => nodeKey({ level: 0, index: l }))]);
     // Nodes with only new members below: those members get snapshots, so no wrap is sent under them.

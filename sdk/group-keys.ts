@@ -126,9 +126,9 @@ export class GroupKeys {
   }
 }
 
-function moveForward(keys: Map<string, Held>, e: { level: number; index: number; version: number }): void {
+function moveForward(keys: Map<string, Held>, e: { level: number; index: number; from: number; version: number }): void {
   const held = keys.get(at(e.level, e.index));
-  if (!held || held.version >= e.version) return;
+  if (!held || held.version !== e.from) return;
   const key = hmac(sha256, held.key, forwardInfo(e.level, e.index, e.version)).slice(0, NODE_KEY_BYTES);
   keys.set(at(e.level, e.index), { version: e.version, key });
 }

@@ -7,7 +7,7 @@ import { checkProofShape } from "./merkle";
  * addressed bottom-up: leaves are (0, i), the parent of (l, i) is (l + 1, floor(i / d)),
  * the root (h, 0) is the group key. Each change of membership makes an epoch, described by
  * entries of two kinds:
- *   forward  [0, level, index, version]                 K_v = F(K_{v-1}, level, index, v)
+ *   forward  [0, level, index, from, version]           K_version = F(K_from, level, index, version)
  *   wrap     [1, level, index, version, childLevel, childIndex, childVersion, wrapped]
  *            the node's new key, AES key wrap (RFC 3394) under the child's key at that version
  * The bundle's header is signed by central (COSE_Sign1, ES256, as wire/cwt.ts) and carries
@@ -19,27 +19,28 @@ export const FORWARD_LABEL = "gridkey lkh forward";
 export const NODE_KEY_BYTES = 16;
 
 export type NodeRef = { level: number; index: number; version: number };
-export type ForwardEntry = { kind: "forward" } & NodeRef;
+/** `from` is the version the key moves forward from: a holder of any other version derives nothing. */
+export type ForwardEntry = { kind: "forward"; from: number } & NodeRef;
 export type WrapEntry = { kind: "wrap"; node: NodeRef; under: NodeRef; wrapped: Uint8Array };
 export type RekeyEntry = ForwardEntry | WrapEntry;
 
 export type BundleHeader = { program: string; epoch: number; height: number; degree: number; entries: number; root: Uint8Array };
 
 export function encodeEntry(e: RekeyEntry): Uint8Array {
-  if (e.kind === "forward") return encode([0, e.level, e.index, e.version]);
+  if (e.kind === "forward") return encode([0, e.level, e.index, e.from, e.version]);
   return encode([1, e.node.level, e.node.index, e.node.version, e.under.level, e.under.index, e.under.version, e.wrapped]);
 }
 
 export function decodeEntry(bytes: Uint8Array): RekeyEntry {
   const v = decodeSafe(bytes);
-  if (Array.isArray(v) && v[0] === 0 && v.length === 4 && v.slice(1).every(isUint)) {
-    return { kind: "forward", level: v[1] as number, index: v[2] as number, version: v[3] as number };
+  if (Array.isArray(v) && v[0] === 0 && v.length === 5 && v.slice(1).every(isUint)) {
+    return { kind: "forward", level: v[1] as number, index: v[2] as number, from: v[3] as number, version: v[4] as number };
   }
   if (Array.isArray(v) && v[0] === 1 && v.length === 8 && v.slice(1, 7).every(isUint) && v[7] instanceof Uint8Array) {
     const [, level, index, version, cl, ci, cv, wrapped] = v as [number, number, number, number, number, number, number, Uint8Array];
     return { kind: "wrap", node: { level, index, version }, under: { level: cl, index: ci, version: cv }, wrapped };
   }
-  throw new WireError("bad_frame", "a rekey entry is [0, level, index, version] or [1, level, index, version, childLevel, childIndex, childVersion, wrapped]");
+  throw new WireError("bad_frame", "a rekey entry is [0, level, index, from, version] or [1, level, index, version, childLevel, childIndex, childVersion, wrapped]");
 }
 
 export function encodeHeader(h: BundleHeader): Uint8Array {

@@ -55,7 +55,7 @@ function splitEntries(blob: Uint8Array): Uint8Array[] {
 /**
  * Everything a holder of `known` keys can learn from the bundles it sees: unwrap what is
  * wrapped under a key it has, move forward what it has an older version of, until nothing
- * changes. `seen` is in epoch order. The secrecy properties are statements about this closure.
+ * changes. The secrecy properties are statements about this closure.
  */
 export function closure(known: { level: number; index: number; version: number; key: Uint8Array }[], seen: RekeyEntry[]): Set<string> {
   const held = new Map<string, { version: number; key: Uint8Array }[]>();
@@ -72,8 +72,7 @@ export function closure(known: { level: number; index: number; version: number; 
     changed = false;
     for (const e of seen) {
       if (e.kind === "forward") {
-        // F moves a node from its previous version to the next: from the newest one held below it.
-        const older = (held.get(`${e.level}/${e.index}`) ?? []).filter((h) => h.version < e.version).sort((a, b) => b.version - a.version)[0];
+        const older = (held.get(`${e.level}/${e.index}`) ?? []).find((h) => h.version === e.from);
         if (older) changed = add(e.level, e.index, e.version, hmac(sha256, older.key, forwardInfo(e.level, e.index, e.version)).slice(0, 16)) || changed;
       } else {
         const under = (held.get(`${e.under.level}/${e.under.index}`) ?? []).find((h) => h.version === e.under.version);
