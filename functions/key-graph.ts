@@ -11,12 +11,14 @@ import {
   encodeMemberView,
   encodeSnapshot,
   forwardInfo,
+  DR_AK_LABEL,
+  DR_COMMAND_SC,
   NODE_KEY_BYTES,
   type NodeRef,
   type RekeyEntry,
 } from "../wire/rekey";
 import { centralSigner } from "./central-signing";
-import { hmacSha256, randomBytes, sign, utf8, wrap } from "./crypto";
+import { hmacSha256, randomBytes, sealGloCiphering, sha256, sign, utf8, wrap } from "./crypto";
 import { type Custody, custodyFor } from "./custody";
 import { database, type Db } from "./db";
 import { GridkeyError } from "./errors";
@@ -126,6 +128,28 @@ export class KeyGraph extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Seals a DR command for every member (wire/rekey.ts): the current group key, a fresh
+   * invocation counter stored before the frame leaves, so no counter is ever used twice.
+   */
+  async sealCommand(command: Uint8Array): Promise<RpcResult<{ apdu: Uint8Array; epoch: number; invocationCounter: number }>> {
+    return this.serial(async () => {
+      const program = this.meta("program");
+      const height = Number(this.meta("height"));
+      if (!program || !this.stored({ level: height, index: 0 })) throw new GridkeyError("invalid_state", "the program has no members, so no group key");
+      const custody = await custodyFor(this.env);
+      const root = await this.open(custody, program, { level: height, index: 0 });
+      const invocationCounter = Number(this.meta("ic") ?? "0") + 1;
+      if (invocationCounter > 0xffffffff) throw new GridkeyError("invalid_state", "the group key's invocation counter is used up: rekey the program");
+      this.setMeta("ic", String(invocationCounter));
+      const ak = (await hmacSha256(root.key, utf8(DR_AK_LABEL))).slice(0, NODE_KEY_BYTES);
+      const systemTitle = (await sha256(utf8(program))).slice(0, 8);
+      const apdu = await sealGloCiphering({ systemTitle, securityControl: DR_COMMAND_SC, invocationCounter }, { ek: root.key, ak }, command);
+      root.key.fill(0);
+      return { apdu, epoch: Number(this.meta("epoch")), invocationCounter };
+    });
+  }
+
   /** Erases every key of the graph (the program is deleted); the audit trail stays in D1. */
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
@@ -196,6 +220,7 @@ export class KeyGraph extends DurableObject<Env> {
         this.sql.exec("INSERT INTO members (meter_id, leaf, joined) VALUES (?, ?, ?)", m, joinedLeaves[i]!, epoch);
       });
       this.setMeta("epoch", String(epoch));
+      this.setMeta("ic", "0"); // a new group key starts its invocation counter over
       this.setMeta("height", String(height));
       this.setMeta("next_leaf", String(nextLeaf));
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, encodeEntries(encoded));

@@ -117,3 +117,11 @@ export function programView(row: ProgramRow, status: GraphStatus) {
     pending: status.pending,
   };
 }
+
+/** Seals a DR command under the program's group key, for the edge to multicast. Audited. */
+export async function sealProgramCommand(db: Db, env: Env, ctx: AuditContext, id: string, command: Uint8Array) {
+  await getProgram(db, id);
+  const sealed = await rpcValue(graph(env, id).sealCommand(command));
+  await commitAudited(db, ctx, { action: "program.command.seal", targetType: "program", targetId: id, details: { epoch: sealed.epoch, invocationCounter: sealed.invocationCounter, bytes: command.length } });
+  return sealed;
+}

@@ -14,6 +14,8 @@ import {
   decodeHeader,
   decodeMemberView,
   decodeSnapshot,
+  DR_AK_LABEL,
+  DR_COMMAND_SC,
   forwardInfo,
   NODE_KEY_BYTES,
   type RekeyEntry,
@@ -21,6 +23,7 @@ import {
 } from "../wire/rekey.js";
 import { CborError, decode } from "../edhoc/cbor.js";
 import { verifyCentralSignature, type TrustAnchor } from "./credential-cache.js";
+import { openGloCipheringApdu } from "./dlms.js";
 import { SdkError } from "./errors.js";
 
 type Held = { version: number; key: Uint8Array };
@@ -33,6 +36,7 @@ const at = (level: number, index: number) => `${level}/${index}`;
 
 export class GroupKeys {
   private readonly programs = new Map<string, ProgramState>();
+  private readonly commandCounters = new Map<string, number>();
 
   constructor(
     private readonly anchor: TrustAnchor,
@@ -65,6 +69,32 @@ export class GroupKeys {
   apply(program: string, update: RekeyUpdate): void {
     if (update.kind === "snapshot") this.applySnapshot(program, update.signed);
     else if (update.kind === "view") this.applyView(program, update.view);
+  }
+
+  /**
+   * Opens a DR command sealed under a program's group key (wire/rekey.ts), refusing a
+   * replayed or reordered invocation counter. A failure may mean a newer group key: rekey
+   * and try again.
+   */
+  openCommand(program: string, apdu: Uint8Array): Uint8Array {
+    const s = this.programs.get(program);
+    const root = s?.keys.get(at(s.height, 0));
+    if (!s || !root) throw new SdkError("rekey_incomplete", "no group key held for this program");
+    const ak = hmac(sha256, root.key, new TextEncoder().encode(DR_AK_LABEL)).slice(0, NODE_KEY_BYTES);
+    let opened;
+    try {
+      opened = openGloCipheringApdu(apdu, { ek: root.key, ak });
+    } catch (e) {
+      if (e instanceof SdkError) throw e;
+      throw new SdkError("decryption_failed", "the command does not open under the group key held");
+    }
+    if (opened.header.securityControl !== DR_COMMAND_SC || !sameBytes(opened.header.systemTitle, sha256(new TextEncoder().encode(program)).slice(0, 8))) {
+      throw new SdkError("bad_apdu", "not a DR command of this program");
+    }
+    const last = this.commandCounters.get(`${program}@${s.epoch}`) ?? 0;
+    if (opened.header.invocationCounter <= last) throw new SdkError("replayed_command", "this command's invocation counter was already seen");
+    this.commandCounters.set(`${program}@${s.epoch}`, opened.header.invocationCounter);
+    return opened.plaintext;
   }
 
   forget(program: string): void {
@@ -148,4 +178,8 @@ function wire<T>(f: () => T): T {
     if (e instanceof WireError || e instanceof CborError) throw new SdkError("rekey_invalid", e.message, { cause: e });
     throw e;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

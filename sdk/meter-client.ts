@@ -193,6 +193,11 @@ export class MeterClient {
     });
   }
 
+  /** Opens a DR command multicast under a program's group key (see GroupKeys.openCommand). */
+  openCommand(program: string, apdu: Uint8Array): Uint8Array {
+    return this.groups.openCommand(program, apdu);
+  }
+
   /** The group key held for a DR program, if any (after `rekey`). */
   groupKey(program: string): { epoch: number; key: Uint8Array } | undefined {
     return this.groups.groupKey(program);

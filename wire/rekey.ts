@@ -147,3 +147,12 @@ function decodeSafe(bytes: Uint8Array): CborValue {
     throw new WireError("bad_frame", "not one CBOR data item");
   }
 }
+
+/**
+ * DR commands under a program's group key: a general-glo-ciphering APDU (wire/glo-ciphering.ts)
+ * with security control 0x70 (authenticated, encrypted, broadcast key set, suite 0), system
+ * title = SHA-256(program id)[0..8], a per-program invocation counter, EK = the group key and
+ * AK = HMAC-SHA-256(group key, DR_AK_LABEL)[0..16] (every member can derive it, no one else).
+ */
+export const DR_COMMAND_SC = 0x70;
+export const DR_AK_LABEL = "gridkey dr ak";

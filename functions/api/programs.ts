@@ -1,8 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { REKEY_MODES } from "../../schema";
-import { changeMembers, createProgram, deleteProgram, getProgram, listPrograms, MAX_MEMBERSHIP_CHANGES, programStatus, programView, rekeyNow } from "../programs";
+import { fromHex, toHex } from "../crypto";
+import { changeMembers, createProgram, sealProgramCommand, deleteProgram, getProgram, listPrograms, MAX_MEMBERSHIP_CHANGES, programStatus, programView, rekeyNow } from "../programs";
+import { GridkeyError } from "../errors";
 import { dbOf, services } from "./context";
-import { commonErrors, MeterId, Name, newApp, notFound, requireRole } from "./http";
+import { commonErrors, conflict, hexBytes, MeterId, Name, newApp, notFound, requireRole } from "./http";
 
 const Program = z
   .object({
@@ -144,5 +146,34 @@ export const programRoutes = newApp()
       const { id } = c.req.valid("param");
       const result = await rekeyNow(db, c.env, audit, id);
       return c.json({ program: programView(await getProgram(db, id), result.status), epoch: result.epoch }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/programs/{id}/commands",
+      summary: "Seal a DR command (an xDLMS APDU) under the program's group key, for multicast",
+      middleware: [requireRole(...WRITERS)] as const,
+      request: {
+        params: IdParam,
+        body: { content: { "application/json": { schema: z.object({ command: hexBytes([]).describe("the xDLMS APDU to protect, hex") }).strict() } }, required: true },
+      },
+      responses: {
+        200: {
+          content: { "application/json": { schema: z.object({ apdu: z.string(), epoch: z.number().int(), invocationCounter: z.number().int() }).openapi("SealedCommand") } },
+          description: "A general-glo-ciphering APDU every member can open",
+        },
+        ...commonErrors,
+        ...notFound,
+        ...conflict,
+      },
+    }),
+    async (c) => {
+      const { db, audit } = await services(c);
+      const { id } = c.req.valid("param");
+      const { command } = c.req.valid("json");
+      if (command.length === 0 || command.length > 2048) throw new GridkeyError("bad_parameter", "a command is 1 to 1024 bytes");
+      const sealed = await sealProgramCommand(db, c.env, audit, id, fromHex(command));
+      return c.json({ apdu: toHex(sealed.apdu), epoch: sealed.epoch, invocationCounter: sealed.invocationCounter }, 200);
     },
   );

@@ -29,6 +29,7 @@ const MATRIX: Array<{ route: string; method: string; path: string; allowed: Role
   { route: "get program", method: "GET", path: "/v1/admin/programs/prg_none", allowed: ["admin", "operator", "auditor"] },
   { route: "delete program", method: "DELETE", path: "/v1/admin/programs/prg_none", allowed: ["admin", "operator"] },
   { route: "change members", method: "POST", path: "/v1/admin/programs/prg_none/members", allowed: ["admin", "operator"], json: async () => ({ add: [] }) },
+  { route: "seal command", method: "POST", path: "/v1/admin/programs/prg_none/commands", allowed: ["admin", "operator"], json: async () => ({ command: "c0" }) },
   { route: "rekey program", method: "POST", path: "/v1/admin/programs/prg_none/rekey", allowed: ["admin", "operator"] },
   { route: "audit", method: "GET", path: "/v1/admin/audit", allowed: ["admin", "auditor"] },
   { route: "audit verify", method: "GET", path: "/v1/admin/audit/verify", allowed: ["admin", "auditor"] },

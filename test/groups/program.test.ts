@@ -72,3 +72,34 @@ describe("a DR program's key graph, end to end", () => {
     expect(missing.body.error.code).toBe("program_not_found");
   });
 });
+
+describe("DR commands under the group key", () => {
+  it("every member opens a sealed command once; a departed member cannot", async () => {
+    const program = await createProgram(2);
+    const [a, b] = await Promise.all([enrolledClient(), enrolledClient()]);
+    await members(program, { add: [a.id, b.id] });
+    await a.client.rekey(program);
+    await b.client.rekey(program);
+    const command = "c2010000080000010000ff0200";
+    const sealed = await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command } });
+    expect(sealed.status, JSON.stringify(sealed.body)).toBe(200);
+    expect(sealed.body).toMatchObject({ epoch: 1, invocationCounter: 1 });
+    const apdu = Uint8Array.from(sealed.body.apdu.match(/../g).map((h: string) => parseInt(h, 16)));
+    for (const m of [a, b]) expect(toHex(m.client.openCommand(program, apdu))).toBe(command);
+    expect(() => a.client.openCommand(program, apdu)).toThrow(expect.objectContaining({ code: "replayed_command" }));
+
+    await members(program, { remove: [b.id] });
+    await a.client.rekey(program);
+    const next = await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command } });
+    expect(next.body).toMatchObject({ epoch: 2, invocationCounter: 1 });
+    const nextApdu = Uint8Array.from(next.body.apdu.match(/../g).map((h: string) => parseInt(h, 16)));
+    expect(toHex(a.client.openCommand(program, nextApdu))).toBe(command);
+    expect(() => b.client.openCommand(program, nextApdu)).toThrow(expect.objectContaining({ code: "decryption_failed" }));
+
+    const empty = await createProgram();
+    const none = await call("POST", `/v1/admin/programs/${empty}/commands`, { json: { command } });
+    expect([none.status, none.body.error.code]).toEqual([409, "invalid_state"]);
+    const bad = await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command: "xyz" } });
+    expect(bad.body.error.code).toBe("bad_hex");
+  });
+});
