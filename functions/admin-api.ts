@@ -15,15 +15,18 @@ import { authenticate } from "./operator-tokens";
 
 export const JSON_BODY_LIMIT = 64 * 1024;
 export const BULK_BODY_LIMIT = 16 * 1024 * 1024;
+/** 10,000 meter ids to add and as many to remove, with room to spare. */
+export const MEMBERSHIP_BODY_LIMIT = 2 * 1024 * 1024;
 
 const isBulk = (path: string) => path.endsWith("/meters/bulk");
+const limitFor = (path: string) => (isBulk(path) ? BULK_BODY_LIMIT : /\/programs\/[^/]+\/members$/.test(path) ? MEMBERSHIP_BODY_LIMIT : JSON_BODY_LIMIT);
 
-/** Bodies are bounded before anything reads them; bulk enrollment gets a larger bound. */
+/** Bodies are bounded before anything reads them; bulk calls get larger bounds. */
 const limitBody: MiddlewareHandler<AppEnv> = (c, next) =>
   bodyLimit({
-    maxSize: isBulk(c.req.path) ? BULK_BODY_LIMIT : JSON_BODY_LIMIT,
+    maxSize: limitFor(c.req.path),
     onError: () => {
-      throw new GridkeyError("body_too_large", `the body is over ${isBulk(c.req.path) ? BULK_BODY_LIMIT : JSON_BODY_LIMIT} bytes`);
+      throw new GridkeyError("body_too_large", `the body is over ${limitFor(c.req.path)} bytes`);
     },
   })(c, next);
 

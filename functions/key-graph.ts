@@ -170,8 +170,15 @@ export class KeyGraph extends DurableObject<Env> {
     const maxLeaf = Math.max(nextLeaf - 1, 0);
     const height = Math.max(oldHeight, heightFor(maxLeaf, degree));
     const leftSet = new Set(leftLeaves);
-    const occupied = (n: NodeId) => this.occupiedAfter(n, degree, leftSet, joinedLeaves);
-    const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, (n) => this.stored(n) !== undefined, occupied);
+    const sortedJoined = [...joinedLeaves].sort((a, b) => a - b);
+    const existing = new Map<string, boolean>();
+    const exists = (n: NodeId) => {
+      const k = nodeKey(n);
+      if (!existing.has(k)) existing.set(k, this.stored(n) !== undefined);
+      return existing.get(k)!;
+    };
+    const occupied = (n: NodeId) => this.occupiedAfter(n, degree, leftSet, sortedJoined);
+    const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, exists, occupied);
 
     const updated = new Map<string, NodeKey>();
     for (const leaf of joinedLeaves) updated.set(nodeKey({ level: 0, index: leaf }), { version: epoch, key: randomBytes(NODE_KEY_BYTES) });
@@ -186,7 +193,7 @@ export class KeyGraph extends DurableObject<Env> {
     // Nodes with only new members below: those members get snapshots, so no wrap is sent under them.
     const onlyNew = new Set([
       ...joinedLeaves.map((l) => nodeKey({ level: 0, index: l })),
-      ...plan.refresh.filter((n) => !this.occupiedAfter(n, degree, leftSet, [])).map(nodeKey),
+      ...plan.refresh.filter((n) => !exists(n) && !this.occupiedAfter(n, degree, leftSet, [])).map(nodeKey),
     ]);
     for (const n of plan.refresh) {
       const key = randomBytes(NODE_KEY_BYTES);
@@ -255,10 +262,12 @@ export class KeyGraph extends DurableObject<Env> {
     return { leaves, nextLeaf };
   }
 
+  /** `joined` is sorted: a binary search finds a joiner in the node's leaf range. */
   private occupiedAfter(n: NodeId, degree: number, left: Set<number>, joined: number[]): boolean {
     const lo = n.index * degree ** n.level;
     const hi = lo + degree ** n.level - 1;
-    if (joined.some((l) => l >= lo && l <= hi)) return true;
+    const at = lowerBound(joined, lo);
+    if (at < joined.length && joined[at]! <= hi) return true;
     const rows = this.sql.exec<{ leaf: number }>("SELECT leaf FROM members WHERE leaf BETWEEN ? AND ? LIMIT ?", lo, hi, left.size + 1).toArray();
     return rows.some((r) => !left.has(r.leaf));
   }
@@ -267,7 +276,7 @@ export class KeyGraph extends DurableObject<Env> {
   private childrenAfter(n: NodeId, degree: number, updated: Map<string, NodeKey>, gone: Set<string>): NodeId[] {
     const lo = n.index * degree;
     const stored = this.sql.exec<{ idx: number }>("SELECT idx FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?", n.level - 1, lo, lo + degree - 1).toArray().map((r) => r.idx);
-    const fresh = [...updated.keys()].map((k) => k.split("/").map(Number) as [number, number]).filter(([l, i]) => l === n.level - 1 && i >= lo && i < lo + degree).map(([, i]) => i);
+    const fresh = Array.from({ length: degree }, (_, i) => lo + i).filter((i) => updated.has(nodeKey({ level: n.level - 1, index: i })));
     return [...new Set([...stored, ...fresh])].sort((a, b) => a - b).map((index) => ({ level: n.level - 1, index })).filter((c) => !gone.has(nodeKey(c)));
   }
 
@@ -382,4 +391,16 @@ function decodeEntries(blob: Uint8Array): Uint8Array[] {
     at += 4 + n;
   }
   return out;
+}
+
+/** First index in sorted `xs` whose value is at least `x`. */
+function lowerBound(xs: number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
