@@ -1,14 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { meters } from "../schema";
 import { encodeCwt, es256ProtectedHeader, sigStructure } from "../wire/cwt";
-import { inclusionProofs, merkleRoot } from "../wire/merkle";
+import { merkleRoot } from "../wire/merkle";
 import {
-  decodeEntry,
   encodeEntry,
   encodeHeader,
-  encodeMemberView,
   encodeSnapshot,
   forwardInfo,
   DR_AK_LABEL,
@@ -24,8 +22,8 @@ import { database, type Db } from "./db";
 import { GridkeyError } from "./errors";
 import { activeKeysOfOwner, openKey } from "./key-store";
 import { type RpcResult, rpcResult } from "./rpc";
-import { ancestors, heightFor, type NodeId, nodeKey, onPath, planEpoch, ref } from "./lkh";
-import { encode } from "../edhoc/cbor";
+import { ancestors, heightFor, type NodeId, nodeKey, planEpoch, ref } from "./lkh";
+import { memberView, packEntries, unpackEntries } from "./member-view";
 
 /** Recent bundles kept for members one epoch behind; anyone further behind gets a snapshot. */
 const BUNDLES_KEPT = 16;
@@ -230,12 +228,29 @@ export class KeyGraph extends DurableObject<Env> {
       this.setMeta("ic", "0"); // a new group key starts its invocation counter over
       this.setMeta("height", String(height));
       this.setMeta("next_leaf", String(nextLeaf));
-      this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, encodeEntries(encoded));
+      this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
     });
     for (const v of updated.values()) v.key.fill(0);
+    await this.publish(program, epoch, degree, signedHeader, packEntries(encoded));
     const wraps = entries.filter((e) => e.kind === "wrap").length;
     return { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
+  }
+
+  /**
+   * Pushes the epoch's bundle to the concentrators of the regions that hold members, which
+   * cache it and tell their subscribed meters. Best effort: a meter whose concentrator missed
+   * it asks the key graph itself.
+   */
+  private async publish(program: string, epoch: number, degree: number, header: Uint8Array, entries: Uint8Array): Promise<void> {
+    try {
+      const rows = await this.db().all<{ region: string }>(
+        sql`SELECT DISTINCT m.region AS region FROM program_members pm JOIN meters m ON m.id = pm.meter_id WHERE pm.program_id = ${program}`,
+      );
+      await Promise.all(rows.map(({ region }) => this.env.CONCENTRATOR.get(this.env.CONCENTRATOR.idFromName(region)).cacheBundle(program, epoch, degree, header, entries)));
+    } catch (err) {
+      console.warn("bundle push failed; meters will fetch from the key graph", program, epoch, String(err));
+    }
   }
 
   private checkChange(join: string[], leave: string[]): void {
@@ -291,11 +306,7 @@ export class KeyGraph extends DurableObject<Env> {
   }
 
   private viewOf(bundle: { header: ArrayBuffer; entries: ArrayBuffer }, leaf: number): Uint8Array {
-    const encoded = decodeEntries(new Uint8Array(bundle.entries));
-    const degree = Number(this.meta("degree"));
-    const indices = encoded.map((e, i) => (onPath(decodeEntry(e), leaf, degree) ? i : -1)).filter((i) => i >= 0);
-    const proofs = inclusionProofs(nobleSha256, encoded, indices);
-    return encode(encodeMemberView({ signedHeader: new Uint8Array(bundle.header), items: indices.map((index, i) => ({ index, entry: encoded[index]!, proof: proofs[i]! })) }));
+    return memberView(new Uint8Array(bundle.header), unpackEntries(new Uint8Array(bundle.entries)), leaf, Number(this.meta("degree")));
   }
 
   private async snapshot(meterId: string, leaf: number, requestId: string): Promise<Uint8Array> {
@@ -367,30 +378,6 @@ async function meterKek(db: Db, custody: Custody, meterId: string): Promise<Uint
   const kek = (await activeKeysOfOwner(db, "meter", meterId)).find((k) => k.keyClass === "kek");
   if (!kek) throw new GridkeyError("invalid_state", "the meter has no active KEK");
   return openKey(custody, kek);
-}
-
-/** Entries are stored as one blob: 4-byte length, bytes, repeated. */
-function encodeEntries(entries: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(entries.reduce((n, e) => n + 4 + e.length, 0));
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const e of entries) {
-    view.setUint32(at, e.length);
-    out.set(e, at + 4);
-    at += 4 + e.length;
-  }
-  return out;
-}
-
-function decodeEntries(blob: Uint8Array): Uint8Array[] {
-  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < blob.length; ) {
-    const n = view.getUint32(at);
-    out.push(blob.slice(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  return out;
 }
 
 /** First index in sorted `xs` whose value is at least `x`. */

@@ -44,6 +44,11 @@ export class GroupKeys {
     private readonly keks: () => readonly Uint8Array[],
   ) {}
 
+  /** This meter's leaf in a program's tree, once known: lets a concentrator answer from its cache. */
+  leafOf(program: string): number | undefined {
+    return this.programs.get(program)?.leaf;
+  }
+
   /** The epoch held for a program; 0 when none (the server then sends a snapshot). */
   epochOf(program: string): number {
     return this.programs.get(program)?.epoch ?? 0;
@@ -140,7 +145,9 @@ export class GroupKeys {
       if (!under || under.version !== w.under.version) continue; // not for a key this meter holds
       keys.set(at(w.node.level, w.node.index), { version: w.node.version, key: unwrapOrThrow(under.key, w.wrapped) });
     }
-    if (!keys.has(at(header.height, 0))) throw new SdkError("rekey_incomplete", "the view left this meter without the group key");
+    // Every epoch changes the root (a leave refreshes it, a join moves it forward), so the
+    // group key of epoch e has version e: anything else means this meter was left out.
+    if (keys.get(at(header.height, 0))?.version !== header.epoch) throw new SdkError("rekey_incomplete", "the view left this meter without the new group key");
     this.programs.set(program, { ...state, epoch: header.epoch, height: header.height, keys });
   }
 

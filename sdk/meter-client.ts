@@ -185,8 +185,17 @@ export class MeterClient {
     const name = requireText(program, "program", "bad_parameter");
     if (this.keks.length === 0) throw new SdkError("no_kek", "this client has no KEK (a gateway never receives keys)");
     return this.serial(async () => {
-      const result = await this.call("rekey", { program: name, epoch: this.groups.epochOf(name) });
-      this.groups.apply(name, rekeyUpdate(result));
+      const leaf = this.groups.leafOf(name);
+      const result = await this.call("rekey", { program: name, epoch: this.groups.epochOf(name), ...(leaf === undefined ? {} : { leaf }) });
+      try {
+        this.groups.apply(name, rekeyUpdate(result));
+      } catch (err) {
+        // A view that does not bring the group key (an entry withheld, or we are no longer a
+        // member): start over from a signed snapshot, which the key graph itself answers.
+        if (!(err instanceof SdkError) || !["rekey_incomplete", "rekey_out_of_order"].includes(err.code)) throw err;
+        this.groups.forget(name);
+        this.groups.apply(name, rekeyUpdate(await this.call("rekey", { program: name, epoch: 0 })));
+      }
       const key = this.groups.groupKey(name);
       if (!key) throw new SdkError("rekey_incomplete", "no group key after the update");
       return key;

@@ -59,6 +59,9 @@ type StoredSession = {
 
 type LiveSession = StoredSession & { connectionId: Uint8Array; keys: SessionKeys };
 
+/** The newest rekey bundle of a program, as the key graph pushed it (all of it public). */
+export type CachedBundle = { epoch: number; degree: number; header: Uint8Array; entries: Uint8Array };
+
 /**
  * A region's concentrator (DESIGN.md §2): terminates EDHOC meter sessions, enforces their
  * counters, and serves key delivery and reading uploads inside them. One instance per
@@ -69,6 +72,7 @@ type LiveSession = StoredSession & { connectionId: Uint8Array; keys: SessionKeys
 export class Concentrator extends DurableObject<Env> {
   private readonly pending = new Map<string, Pending>();
   private readonly live = new Map<string, LiveSession>();
+  private readonly bundles = new Map<string, CachedBundle>();
   private readonly credentials = new Map<ConcentratorCurve, Promise<ConcentratorCredential>>();
 
   /** The region's credential, signed by central: meters fetch it once and cache it by kid. */
@@ -94,6 +98,54 @@ export class Concentrator extends DurableObject<Env> {
     } catch (err) {
       return this.refuse(region, requestId, err);
     }
+  }
+
+  /**
+   * The key graph pushes each new epoch of a program with members in this region: kept (the
+   * newest only) to answer members one epoch behind without asking the graph, and announced
+   * to the meters subscribed over WebSocket, who then fetch their part through their session.
+   */
+  async cacheBundle(program: string, epoch: number, degree: number, header: Uint8Array, entries: Uint8Array): Promise<void> {
+    const cached = await this.cachedBundle(program);
+    if (cached && cached.epoch >= epoch) return;
+    const bundle: CachedBundle = { epoch, degree, header, entries };
+    this.bundles.set(program, bundle);
+    await this.ctx.storage.put(`b:${program}`, bundle);
+    const note = JSON.stringify({ program, epoch });
+    for (const ws of this.ctx.getWebSockets(program)) {
+      try {
+        ws.send(note);
+      } catch {
+        // a socket closing under us: the meter polls when it comes back
+      }
+    }
+  }
+
+  async cachedBundle(program: string): Promise<CachedBundle | undefined> {
+    let b = this.bundles.get(program);
+    if (!b) {
+      b = await this.ctx.storage.get<CachedBundle>(`b:${program}`);
+      if (b) this.bundles.set(program, b);
+    }
+    return b;
+  }
+
+  /** GET /v1/edge/subscribe: a hibernatable WebSocket tagged with the programs to hear about. */
+  override async fetch(request: Request): Promise<Response> {
+    const programs = (new URL(request.url).searchParams.get("programs") ?? "").split(",").filter(Boolean);
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || programs.length === 0 || programs.length > 10 || programs.some((p) => !/^[A-Za-z0-9_-]{1,64}$/.test(p))) {
+      return Response.json({ error: { code: "bad_parameter", message: "upgrade to a WebSocket with ?programs=<1 to 10 program ids>" } }, { status: 400 });
+    }
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server, programs);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Subscribers only listen; anything they send is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    ws.close(1000, "closing");
   }
 
   /** Ends every session of a meter at once (it was suspended or revoked). */
@@ -190,7 +242,7 @@ export class Concentrator extends DurableObject<Env> {
   private async operate(region: string, meter: MeterRow, request: SessionRequest, requestId: string): Promise<SessionResponse> {
     const audit: AuditContext = { actor: { id: `${meter.kind}:${meter.id}`, role: meter.kind }, requestId };
     try {
-      const result = await runOperation({ db: this.db(), custody: await this.custody(), storage: this.ctx.storage, audit, env: this.env, region, device: meter }, request);
+      const result = await runOperation({ db: this.db(), custody: await this.custody(), storage: this.ctx.storage, audit, env: this.env, region, device: meter, cachedBundle: (p) => this.cachedBundle(p) }, request);
       return { ok: true, result };
     } catch (err) {
       const e = toGridkeyError(err);

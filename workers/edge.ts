@@ -35,6 +35,12 @@ edge.get("/v1/edge/credential", async (c) => {
   return new Response(cwt.slice(), { headers: { "content-type": "application/cwt" } });
 });
 
+/** Rekey announcements for DR programs, pushed over a hibernatable WebSocket (docs/groups.md §4). */
+edge.get("/v1/edge/subscribe", async (c) => {
+  const region = regionOf(c.req.query("region"));
+  return concentrator(c.env, region).fetch(c.req.raw);
+});
+
 edge.post("/.well-known/edhoc", async (c) => {
   const { region, body } = await admitted(c, EDHOC_REQUEST_MEDIA_TYPE, EDHOC_BODY_LIMIT);
   return reply(await concentrator(c.env, region).edhoc(region, body, c.get("requestId")));

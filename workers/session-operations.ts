@@ -5,6 +5,8 @@ import type { Db } from "../functions/db";
 import type { MeterRow } from "../functions/enrollment";
 import { GridkeyError } from "../functions/errors";
 import { rpcValue } from "../functions/rpc";
+import { memberView, unpackEntries } from "../functions/member-view";
+import type { CachedBundle } from "./concentrator";
 import { acknowledgeKeys, keyDelivery } from "../functions/key-delivery";
 import { openReading, storeReading } from "../functions/readings";
 import { toHex } from "../functions/crypto";
@@ -23,6 +25,8 @@ export type OperationContext = {
   region: string;
   /** The session's device: a meter, or a gateway relaying for the meters of its region. */
   device: MeterRow;
+  /** The newest bundle of a program the key graph pushed to this concentrator, if any. */
+  cachedBundle: (program: string) => Promise<CachedBundle | undefined>;
 };
 
 type Operation = (ctx: OperationContext, args: CborMap) => Promise<CborMap>;
@@ -58,14 +62,25 @@ async function groupRekey(ctx: OperationContext, args: CborMap): Promise<CborMap
   const meter = ownMeter(ctx);
   const program = args.get("program");
   const epoch = args.get("epoch");
-  if (typeof program !== "string" || program.length > 64 || typeof epoch !== "number" || !Number.isSafeInteger(epoch) || epoch < 0) {
-    throw new GridkeyError("bad_parameter", "rekey takes {program: text, epoch: uint}");
+  const leaf = args.get("leaf");
+  if (typeof program !== "string" || program.length > 64 || !isUint(epoch) || (leaf !== undefined && !isUint(leaf))) {
+    throw new GridkeyError("bad_parameter", "rekey takes {program: text, epoch: uint, leaf?: uint}");
+  }
+  // One epoch behind and the bundle is here: the member's part is cut from the cache.
+  const cached = await ctx.cachedBundle(program);
+  if (cached && typeof leaf === "number" && epoch === cached.epoch - 1) {
+    const view = memberView(cached.header, unpackEntries(cached.entries), leaf, cached.degree);
+    return new CborMap([["kind", "view"], ["view", view]]);
   }
   const graph = ctx.env.KEY_GRAPH.get(ctx.env.KEY_GRAPH.idFromName(program));
   const update = await rpcValue(graph.memberUpdate(meter.id, epoch, ctx.audit.requestId));
   if (update.kind === "current") return new CborMap([["kind", "current"]]);
   if (update.kind === "view") return new CborMap([["kind", "view"], ["view", update.view]]);
   return new CborMap([["kind", "snapshot"], ["snapshot", update.signed]]);
+}
+
+function isUint(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
 /** Keys go to a meter only, inside its own session: never to a gateway. */

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { toHex, utf8 } from "../../functions/crypto";
 import { custodyFor } from "../../functions/custody";
+import { unpackEntries } from "../../functions/member-view";
 import { aeskw } from "@noble/ciphers/aes.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -38,19 +39,9 @@ export async function bundles(program: string): Promise<{ epoch: number; entries
   const rows = await runInDurableObject(graphOf(program), async (_i, state) =>
     state.storage.sql.exec<{ epoch: number; entries: ArrayBuffer }>("SELECT epoch, entries FROM bundles ORDER BY epoch").toArray().map((r) => ({ epoch: r.epoch, entries: new Uint8Array(r.entries) })),
   );
-  return rows.map((r) => ({ epoch: r.epoch, entries: splitEntries(r.entries).map(decodeEntry) }));
+  return rows.map((r) => ({ epoch: r.epoch, entries: unpackEntries(r.entries).map(decodeEntry) }));
 }
 
-function splitEntries(blob: Uint8Array): Uint8Array[] {
-  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < blob.length; ) {
-    const n = view.getUint32(at);
-    out.push(blob.slice(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  return out;
-}
 
 /**
  * Everything a holder of `known` keys can learn from the bundles it sees: unwrap what is
