@@ -10,6 +10,7 @@ import { generateSigningKeyPair, sha256, sign, toHex } from "../../functions/cry
 import { encodeCwt, es256ProtectedHeader, sigStructure } from "../../wire/cwt";
 import { CredentialCache, trustAnchorOf, verifyCredentialCwt } from "../../sdk/credential-cache";
 import { SdkError } from "../../sdk/errors";
+import { codeOf } from "../helpers/sdk-errors";
 
 type Signer = { kid: Uint8Array; publicKey: Uint8Array; privateKey: Uint8Array };
 
@@ -32,14 +33,6 @@ async function signedCwt(signer: Signer, payload: Uint8Array, signerKid = signer
 
 const anchorOf = (s: Signer) => ({ kid: toHex(s.kid), alg: "ES256", publicKey: toHex(s.publicKey) });
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SdkError ? e.code : `not an SdkError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe("verifyCredentialCwt", () => {
   it("accepts CWTs signed by the trust anchor (many signatures, so high-S ones too)", async () => {

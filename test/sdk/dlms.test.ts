@@ -6,17 +6,9 @@ import { describe, expect, it } from "vitest";
 import { fromHex, openGloCiphering as serviceOpen, randomBytes, sealGloCiphering as serviceSeal, toHex } from "../../functions/crypto";
 import { decodeGloCiphering } from "../../wire/glo-ciphering";
 import { openGloCiphering, openGloCipheringApdu, scAuthenticatedEncrypted, sealGloCiphering } from "../../sdk/dlms";
-import { SdkError } from "../../sdk/errors";
 import vectors from "../vectors/dlms/glo_ciphering.json";
+import { codeOf } from "../helpers/sdk-errors";
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SdkError ? e.code : `not an SdkError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe("sdk/dlms.ts against the glo-ciphering vectors", () => {
   for (const v of vectors.cases) {

@@ -5,19 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { fromHex, randomBytes, toHex, wrap } from "../../functions/crypto";
 import { DLMS_KEY_ID, encodeKeyData } from "../../wire/key-transfer";
-import { SdkError } from "../../sdk/errors";
 import { describeKey, unwrapKey, unwrapKeyData, type KeyDescription } from "../../sdk/key-unwrap";
 import rfc3394 from "../vectors/rfc3394.json";
 import session from "../vectors/gridkey/session_vectors.json";
+import { codeOf } from "../helpers/sdk-errors";
 
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof SdkError ? e.code : `not an SdkError: ${String(e)}`;
-  }
-  return undefined;
-}
 
 describe("unwrapKey against RFC 3394 §4", () => {
   for (const v of rfc3394.vectors) {
