@@ -7,6 +7,7 @@ import { commitEnrollment, EnrollmentInput, findCollisions, GatewayInput, type P
 import { GridkeyError } from "../errors";
 import { exportMeterKeys } from "../headend-export";
 import { rotateMeterKey } from "../key-delivery";
+import { enforceMeterState } from "../revocation";
 import { keyMetadata, keysOfOwner } from "../key-store";
 import { getMeter, listMeters, meterView, type MeterTransition, transitionMeter } from "../meter-registry";
 import { dbOf, services } from "./context";
@@ -213,7 +214,7 @@ const app = newApp()
 const transitions: Array<[MeterTransition, string]> = [
   ["suspend", "Suspend a meter (reversible)"],
   ["resume", "Resume a suspended meter"],
-  ["revoke", "Revoke a meter for good; its keys are destroyed"],
+  ["revoke", "Revoke a meter for good: its sessions end, its keys are destroyed, it leaves every DR program"],
 ];
 
 for (const [op, summary] of transitions) {
@@ -221,8 +222,7 @@ for (const [op, summary] of transitions) {
     const { db, audit } = await services(c);
     const body: { reason?: string } = c.req.valid("json") ?? {};
     const meter = await transitionMeter(db, audit, c.req.valid("param").id, op, body.reason);
-    // Sessions die at once; the concentrator also re-checks the meter on every request.
-    if (meter.state !== "active") await c.env.CONCENTRATOR.get(c.env.CONCENTRATOR.idFromName(meter.region)).dropMeter(meter.id);
+    await enforceMeterState(db, c.env, audit, meter);
     return c.json(meterView(meter), 200);
   });
 }

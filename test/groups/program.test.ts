@@ -103,3 +103,22 @@ describe("DR commands under the group key", () => {
     expect(bad.body.error.code).toBe("bad_hex");
   });
 });
+
+describe("revoking a member", () => {
+  it("takes it out of every program it was in, each rekeyed, in the same call", async () => {
+    const [p1, p2] = [await createProgram(2), await createProgram(4, "batched")];
+    const [a, b] = await Promise.all([enrolledClient(), enrolledClient()]);
+    await members(p1, { add: [a.id, b.id] });
+    await members(p2, { add: [a.id, b.id] });
+    await call("POST", `/v1/admin/programs/${p2}/rekey`);
+    const before = (await groupKeyOf(p1))!;
+    expect((await call("POST", `/v1/admin/meters/${b.id}/revoke`, { json: { reason: "stolen" } })).status).toBe(200);
+    const after = (await groupKeyOf(p1))!;
+    expect(after.epoch).toBe(before.epoch + 1);
+    expect((await call("GET", `/v1/admin/programs/${p1}`)).body.members).toBe(1);
+    expect((await call("GET", `/v1/admin/programs/${p2}`)).body).toMatchObject({ members: 2, pending: 1 }); // batched: leaves at the flush
+    await call("POST", `/v1/admin/programs/${p2}/rekey`);
+    expect((await call("GET", `/v1/admin/programs/${p2}`)).body).toMatchObject({ members: 1, pending: 0 });
+    expect(toHex((await a.client.rekey(p1)).key)).toBe(after.key);
+  });
+});
