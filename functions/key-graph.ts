@@ -29,7 +29,7 @@ import { memberView, packEntries, unpackEntries } from "./member-view";
 const BUNDLES_KEPT = 16;
 
 type NodeKey = { version: number; key: Uint8Array };
-export type GraphStatus = { program: string; degree: number; epoch: number; height: number; members: number; pending: number };
+export type GraphStatus = { program: string; degree: number; epoch: number; height: number; members: number; pending: number; oldestPending: number | null };
 export type EpochResult = { epoch: number; joined: number; left: number; wraps: number; forwards: number; bundleBytes: number };
 /** Bytes only: this crosses the Durable Object RPC boundary. */
 export type MemberUpdate = { kind: "current" } | { kind: "view"; view: Uint8Array } | { kind: "snapshot"; signed: Uint8Array };
@@ -345,6 +345,7 @@ export class KeyGraph extends DurableObject<Env> {
       height: Number(this.meta("height") ?? 0),
       members: count("members"),
       pending: count("pending"),
+      oldestPending: this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM pending").one().at,
     };
   }
 

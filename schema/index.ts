@@ -5,3 +5,4 @@ export * from "./operator-tokens";
 export * from "./transport-keys";
 export * from "./readings";
 export * from "./programs";
+export * from "./policies";

@@ -15,6 +15,7 @@ import { database, type Db } from "../functions/db";
 import type { MeterRow } from "../functions/enrollment";
 import { GridkeyError, toGridkeyError, type ErrorCode } from "../functions/errors";
 import { meterCredential } from "../functions/meter-credentials";
+import { effectivePolicy } from "../functions/policies";
 import { webCryptoSessionAead } from "../functions/session-aead";
 import { meters } from "../schema";
 import { eq } from "drizzle-orm";
@@ -270,7 +271,7 @@ export class Concentrator extends DurableObject<Env> {
       sealedKeys: sealed,
       lastCounter: 0,
       createdAt: now,
-      expiresAt: now + this.sessionLifetimeMs(),
+      expiresAt: now + (await this.sessionLifetimeMs(region)),
       connectionId,
       keys,
     };
@@ -344,8 +345,9 @@ export class Concentrator extends DurableObject<Env> {
     return credential;
   }
 
-  private sessionLifetimeMs(): number {
-    return Number(this.env.SESSION_LIFETIME_SECONDS ?? "3600") * 1000;
+  /** The session policy in force for the region (functions/policies.ts): no redeploy to change it. */
+  private async sessionLifetimeMs(region: string): Promise<number> {
+    return (await effectivePolicy(this.db(), "session", { region })).sessionLifetimeSeconds! * 1000;
   }
 
   private db(): Db {

@@ -1,6 +1,6 @@
 import { database } from "../functions/db";
 import { custodyFor } from "../functions/custody";
-import { rewrapChunk } from "../functions/master-key-rotation";
+import { runScheduled } from "../functions/scheduler";
 import { app } from "./app";
 
 export { Concentrator } from "./concentrator";
@@ -9,9 +9,9 @@ export { KeyGraph } from "../functions/key-graph";
 export default {
   fetch: app.fetch,
 
-  /** Cron: advances a master-key rotation by one bounded chunk (later: policy rekeying). */
+  /** Cron (DESIGN.md §5): applies the refresh policies, one bounded step at a time. */
   async scheduled(controller, env) {
-    const ctx = { actor: { id: "cron", role: "system" }, requestId: `cron-${controller.scheduledTime}` };
-    await rewrapChunk(database(env.DB), await custodyFor(env), ctx);
+    const report = await runScheduled(database(env.DB), env, await custodyFor(env), controller.scheduledTime, `cron-${controller.scheduledTime}-${crypto.randomUUID().slice(0, 8)}`);
+    console.log("scheduled run", JSON.stringify(report));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,0 +1,142 @@
+import { and, eq, inArray, isNotNull, lte, sql } from "drizzle-orm";
+import { keys, leases, meters, programs, type PolicyClass } from "../schema";
+import { type AuditContext, commitAudited } from "./audit-log";
+import type { Custody } from "./custody";
+import type { Db } from "./db";
+import { acknowledgeKeys, rotateMeterKey } from "./key-delivery";
+import { rewrapChunk } from "./master-key-rotation";
+import { effectivePolicy } from "./policies";
+import { programStatus, rekeyNow } from "./programs";
+
+/** How much one run may do per step: a run with a million due items makes progress and leaves the rest. */
+export const STEP_LIMIT = 200;
+const LEASE_MS = 5 * 60_000;
+
+const CLASS_OF = { guek: "unicast", ak: "authentication", kek: "kek" } as const satisfies Record<string, PolicyClass>;
+
+export type RunReport = Record<string, number | "skipped (lease held)">;
+
+/**
+ * One scheduled run (DESIGN.md §5): each step takes a lease so overlapping runs do not do
+ * the same work twice, is bounded, and leaves the store consistent after every item, so a
+ * run that dies half way is simply continued by the next one.
+ */
+export async function runScheduled(db: Db, env: Env, custody: Custody, now: number, runId: string): Promise<RunReport> {
+  const ctx: AuditContext = { actor: { id: "cron", role: "system" }, requestId: runId, now };
+  const steps: [string, () => Promise<number>][] = [
+    ["rewrap", async () => (await rewrapChunk(db, custody, ctx)).rewrapped],
+    ["flush-programs", () => flushDuePrograms(db, env, ctx, now)],
+    ["rotate-keys", () => rotateDueKeys(db, custody, ctx, now)],
+    ["activate-pending", () => activateUnacknowledged(db, ctx, now)],
+    ["destroy-retired", () => destroyRetired(db, ctx, now)],
+  ];
+  const report: RunReport = {};
+  for (const [name, step] of steps) {
+    if (!(await acquireLease(db, name, runId, now))) {
+      report[name] = "skipped (lease held)";
+      continue;
+    }
+    try {
+      report[name] = await step();
+    } finally {
+      await db.delete(leases).where(and(eq(leases.name, name), eq(leases.holder, runId)));
+    }
+  }
+  return report;
+}
+
+async function acquireLease(db: Db, name: string, holder: string, now: number): Promise<boolean> {
+  await db
+    .insert(leases)
+    .values({ name, holder, expiresAt: now + LEASE_MS })
+    .onConflictDoUpdate({ target: leases.name, set: { holder, expiresAt: now + LEASE_MS }, setWhere: lte(leases.expiresAt, now) });
+  const [row] = await db.select().from(leases).where(eq(leases.name, name));
+  return row?.holder === holder;
+}
+
+/** Batched programs whose oldest queued change has waited a whole window: one bundle each. */
+async function flushDuePrograms(db: Db, env: Env, ctx: AuditContext, now: number): Promise<number> {
+  const batched = await db.select().from(programs).where(and(eq(programs.state, "active"), eq(programs.rekeyMode, "batched"))).limit(STEP_LIMIT);
+  let flushed = 0;
+  for (const p of batched) {
+    const status = await programStatus(env, p.id);
+    const { batchWindowSeconds } = await effectivePolicy(db, "group", { program: p.id });
+    if (status.oldestPending !== null && now - status.oldestPending >= (batchWindowSeconds ?? 0) * 1000) {
+      await rekeyNow(db, env, ctx, p.id);
+      flushed++;
+    }
+  }
+  return flushed;
+}
+
+/** Meter keys older than their rotation period start a two-phase change (delivered, then acknowledged). */
+async function rotateDueKeys(db: Db, custody: Custody, ctx: AuditContext, now: number): Promise<number> {
+  const shortest = await shortestRotation(db);
+  const candidates = await db
+    .select({ key: keys, meter: meters })
+    .from(keys)
+    .innerJoin(meters, eq(meters.id, keys.ownerId))
+    .where(
+      and(
+        eq(keys.ownerType, "meter"),
+        eq(keys.state, "active"),
+        inArray(keys.keyClass, ["guek", "ak", "kek"]),
+        eq(meters.state, "active"),
+        lte(keys.createdAt, now - shortest * 1000),
+        sql`NOT EXISTS (SELECT 1 FROM keys k2 WHERE k2.id = ${keys.id} AND k2.state = 'new')`,
+      ),
+    )
+    .limit(STEP_LIMIT);
+  let rotated = 0;
+  for (const { key, meter } of candidates) {
+    const { rotationSeconds } = await effectivePolicy(db, CLASS_OF[key.keyClass as keyof typeof CLASS_OF], { region: meter.region });
+    if (rotationSeconds === null || key.createdAt > now - rotationSeconds * 1000) continue;
+    await rotateMeterKey(db, custody, ctx, meter, key.keyClass as "guek" | "ak" | "kek");
+    rotated++;
+  }
+  return rotated;
+}
+
+/** A new version the meter has not acknowledged within the grace period becomes active anyway. */
+async function activateUnacknowledged(db: Db, ctx: AuditContext, now: number): Promise<number> {
+  const pending = await db
+    .select({ key: keys, meter: meters })
+    .from(keys)
+    .innerJoin(meters, eq(meters.id, keys.ownerId))
+    .where(and(eq(keys.ownerType, "meter"), eq(keys.state, "new")))
+    .limit(STEP_LIMIT);
+  let activated = 0;
+  for (const { key, meter } of pending) {
+    const { graceSeconds } = await effectivePolicy(db, CLASS_OF[key.keyClass as keyof typeof CLASS_OF], { region: meter.region });
+    if (key.createdAt > now - (graceSeconds ?? 0) * 1000) continue;
+    activated += await acknowledgeKeys(db, ctx, meter, [{ keyId: key.id, version: key.version }]);
+  }
+  return activated;
+}
+
+/** Retired versions past their grace period are destroyed: material erased, record kept. */
+async function destroyRetired(db: Db, ctx: AuditContext, now: number): Promise<number> {
+  const retired = await db
+    .select({ key: keys, meter: meters })
+    .from(keys)
+    .innerJoin(meters, eq(meters.id, keys.ownerId))
+    .where(and(eq(keys.ownerType, "meter"), eq(keys.state, "retired"), isNotNull(keys.rotatedAt)))
+    .limit(STEP_LIMIT);
+  let destroyed = 0;
+  for (const { key, meter } of retired) {
+    const { graceSeconds } = await effectivePolicy(db, CLASS_OF[key.keyClass as keyof typeof CLASS_OF], { region: meter.region });
+    if (key.rotatedAt! > now - (graceSeconds ?? 0) * 1000) continue;
+    await commitAudited(db, ctx, { action: "key.destroy", targetType: "key", targetId: key.id, details: { version: key.version, meterId: meter.id, reason: "grace period over" } }, [
+      db.update(keys).set({ state: "destroyed", wrapped: null, destroyedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "retired"))),
+    ]);
+    destroyed++;
+  }
+  return destroyed;
+}
+
+/** The shortest rotation period any policy sets, to narrow the query before per-region policies decide. */
+async function shortestRotation(db: Db): Promise<number> {
+  const periods = await Promise.all((["unicast", "authentication", "kek"] as const).map((c) => effectivePolicy(db, c)));
+  const rows = await db.all<{ s: number | null }>(sql`SELECT MIN(rotation_seconds) AS s FROM policies WHERE rotation_seconds IS NOT NULL`);
+  return Math.min(...periods.map((p) => p.rotationSeconds ?? Infinity), rows[0]?.s ?? Infinity);
+}
