@@ -130,7 +130,7 @@ export class KeyGraph extends DurableObject<Env> {
    * Seals a DR command for every member (wire/rekey.ts): the current group key, a fresh
    * invocation counter stored before the frame leaves, so no counter is ever used twice.
    */
-  async sealCommand(command: Uint8Array): Promise<RpcResult<{ apdu: Uint8Array; epoch: number; invocationCounter: number }>> {
+  async sealCommand(command: Uint8Array, budget: number): Promise<RpcResult<{ apdu: Uint8Array; epoch: number; invocationCounter: number }>> {
     return this.serial(async () => {
       const program = this.meta("program");
       const height = Number(this.meta("height"));
@@ -138,7 +138,7 @@ export class KeyGraph extends DurableObject<Env> {
       const custody = await custodyFor(this.env);
       const root = await this.open(custody, program, { level: height, index: 0 });
       const invocationCounter = Number(this.meta("ic") ?? "0") + 1;
-      if (invocationCounter > 0xffffffff) throw new GridkeyError("invalid_state", "the group key's invocation counter is used up: rekey the program");
+      if (invocationCounter > budget) throw new GridkeyError("invalid_state", "the group key's counter budget is used up: rotate the program's key");
       this.setMeta("ic", String(invocationCounter));
       const ak = (await hmacSha256(root.key, utf8(DR_AK_LABEL))).slice(0, NODE_KEY_BYTES);
       const systemTitle = (await sha256(utf8(program))).slice(0, 8);
@@ -157,7 +157,18 @@ export class KeyGraph extends DurableObject<Env> {
     });
   }
 
-  private async applyEpoch(join: string[], leave: string[], requestId: string): Promise<EpochResult> {
+  /**
+   * A new group key without a membership change (its counter budget is nearly used, or the
+   * region was compromised): the root is refreshed and wrapped under its children, d wraps.
+   */
+  async rotate(requestId: string): Promise<RpcResult<EpochResult>> {
+    return this.serial(async () => {
+      if (!this.stored({ level: Number(this.meta("height")), index: 0 })) throw new GridkeyError("invalid_state", "the program has no members, so no group key");
+      return this.applyEpoch([], [], requestId, true);
+    });
+  }
+
+  private async applyEpoch(join: string[], leave: string[], requestId: string, refreshRoot = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const program = this.meta("program")!;
     const degree = Number(this.meta("degree"));
@@ -177,6 +188,10 @@ export class KeyGraph extends DurableObject<Env> {
     };
     const occupied = (n: NodeId) => this.occupiedAfter(n, degree, leftSet, sortedJoined);
     const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, exists, occupied);
+    if (refreshRoot && !plan.refresh.some((n) => n.level === height && n.index === 0)) {
+      plan.forward = plan.forward.filter((n) => !(n.level === height && n.index === 0));
+      plan.refresh.push({ level: height, index: 0 });
+    }
 
     const updated = new Map<string, NodeKey>();
     for (const leaf of joinedLeaves) updated.set(nodeKey({ level: 0, index: leaf }), { version: epoch, key: randomBytes(NODE_KEY_BYTES) });

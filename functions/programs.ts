@@ -5,6 +5,7 @@ import { randomBytes, toHex } from "./crypto";
 import { type Db, jsonList, type Statement } from "./db";
 import { GridkeyError } from "./errors";
 import { insertRows } from "./json-rows";
+import { effectivePolicy, MAX_INVOCATIONS } from "./policies";
 import { rpcValue } from "./rpc";
 import type { EpochResult, GraphStatus } from "./key-graph";
 
@@ -118,10 +119,25 @@ export function programView(row: ProgramRow, status: GraphStatus) {
   };
 }
 
-/** Seals a DR command under the program's group key, for the edge to multicast. Audited. */
+/** Share of a key's counter budget after which gridkey rotates it, so a budget never runs out. */
+export const BUDGET_ROTATION_SHARE = 0.9;
+
+/**
+ * Seals a DR command under the program's group key, for the edge to multicast. Audited. The
+ * group key's counter budget (policy) is never exceeded: past 90 % of it the key is rotated.
+ */
 export async function sealProgramCommand(db: Db, env: Env, ctx: AuditContext, id: string, command: Uint8Array) {
   await getProgram(db, id);
-  const sealed = await rpcValue(graph(env, id).sealCommand(command));
+  const budget = (await effectivePolicy(db, "group", { program: id })).maxInvocations ?? MAX_INVOCATIONS;
+  const sealed = await rpcValue(graph(env, id).sealCommand(command, budget));
   await commitAudited(db, ctx, { action: "program.command.seal", targetType: "program", targetId: id, details: { epoch: sealed.epoch, invocationCounter: sealed.invocationCounter, bytes: command.length } });
+  if (sealed.invocationCounter >= budget * BUDGET_ROTATION_SHARE) await rotateProgramKey(db, env, ctx, id, "counter budget");
   return sealed;
+}
+
+/** A new group key for a program without a membership change. Audited. */
+export async function rotateProgramKey(db: Db, env: Env, ctx: AuditContext, id: string, reason: string): Promise<EpochResult> {
+  const epoch = await rpcValue(graph(env, id).rotate(ctx.requestId));
+  await commitAudited(db, ctx, { action: "program.rotate", targetType: "program", targetId: id, details: { reason, ...epoch } });
+  return epoch;
 }

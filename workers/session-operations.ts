@@ -7,7 +7,9 @@ import { GridkeyError } from "../functions/errors";
 import { rpcValue } from "../functions/rpc";
 import { memberView, unpackEntries } from "../functions/member-view";
 import type { CachedBundle } from "./concentrator";
-import { acknowledgeKeys, keyDelivery } from "../functions/key-delivery";
+import { acknowledgeKeys, keyDelivery, rotateMeterKey } from "../functions/key-delivery";
+import { effectivePolicy, MAX_INVOCATIONS } from "../functions/policies";
+import { BUDGET_ROTATION_SHARE } from "../functions/programs";
 import { openReading, storeReading } from "../functions/readings";
 import { toHex } from "../functions/crypto";
 import { decodeGloCiphering, isAuthenticated } from "../wire/glo-ciphering";
@@ -121,6 +123,8 @@ async function uploadReading(ctx: OperationContext, args: CborMap): Promise<Cbor
   if (frame.invocationCounter <= last) {
     throw new GridkeyError("reading_replayed", `invocation counter ${frame.invocationCounter} is not above ${last}`);
   }
+  const budget = (await effectivePolicy(ctx.db, "unicast", { region: meter.region })).maxInvocations ?? MAX_INVOCATIONS;
+  if (frame.invocationCounter > budget) throw new GridkeyError("reading_rejected", "the GUEK's counter budget is used up: the meter must fetch its new key");
   try {
     await storeReading(ctx.db, meter, frame, opened, ctx.device.id);
   } catch (err) {
@@ -130,6 +134,7 @@ async function uploadReading(ctx: OperationContext, args: CborMap): Promise<Cbor
     throw err;
   }
   await ctx.storage.put(counterKey, frame.invocationCounter);
+  if (frame.invocationCounter >= budget * BUDGET_ROTATION_SHARE) await rotateBeforeBudget(ctx, meter);
   return new CborMap([["invocationCounter", frame.invocationCounter]]);
 }
 
@@ -143,4 +148,13 @@ async function frameOwner(ctx: OperationContext, systemTitle: string): Promise<M
   if (meter.region !== ctx.region) throw new GridkeyError("wrong_region", "the frame's meter belongs to another region");
   if (meter.state !== "active") throw new GridkeyError(meter.state === "revoked" ? "meter_revoked" : "meter_suspended", `the frame's meter is ${meter.state}`);
   return meter;
+}
+
+/** Asks for a new GUEK while the old one still has budget left; the meter fetches it in its session. */
+async function rotateBeforeBudget(ctx: OperationContext, meter: MeterRow): Promise<void> {
+  try {
+    await rotateMeterKey(ctx.db, ctx.custody, { ...ctx.audit, actor: { id: "edge", role: "system" } }, meter, "guek");
+  } catch (err) {
+    if (!(err instanceof GridkeyError && err.code === "invalid_state")) throw err; // a change is already pending
+  }
 }
