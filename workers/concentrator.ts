@@ -149,6 +149,22 @@ export class Concentrator extends DurableObject<Env> {
     ws.close(1000, "closing");
   }
 
+  /**
+   * After a compromise: every session, pending exchange, cached bundle and credential goes.
+   * The reading counters stay, so no replay gets in while meters reconnect.
+   */
+  async resetAfterCompromise(): Promise<number> {
+    const sessions = await this.ctx.storage.list({ prefix: "s:" });
+    const indexes = await this.ctx.storage.list({ prefix: "m:" });
+    const bundles = await this.ctx.storage.list({ prefix: "b:" });
+    await this.ctx.storage.delete([...sessions.keys(), ...indexes.keys(), ...bundles.keys()]);
+    this.live.clear();
+    this.pending.clear();
+    this.bundles.clear();
+    this.credentials.clear();
+    return sessions.size;
+  }
+
   /** Ends every session of a meter at once (it was suspended or revoked). */
   async dropMeter(meterId: string): Promise<number> {
     const ids = (await this.ctx.storage.get<string[]>(`m:${meterId}`)) ?? [];

@@ -33,6 +33,7 @@ const MATRIX: Array<{ route: string; method: string; path: string; allowed: Role
   { route: "rekey program", method: "POST", path: "/v1/admin/programs/prg_none/rekey", allowed: ["admin", "operator"] },
   { route: "list policies", method: "GET", path: "/v1/admin/policies", allowed: ["admin", "operator", "auditor"] },
   { route: "set policy", method: "PUT", path: "/v1/admin/policies", allowed: ["admin", "operator"], json: async () => ({ scope: "default", keyClass: "session", sessionLifetimeSeconds: 3600 }) },
+  { route: "region compromise", method: "POST", path: "/v1/admin/regions/role-test/compromise", allowed: ["admin"] },
   { route: "audit", method: "GET", path: "/v1/admin/audit", allowed: ["admin", "auditor"] },
   { route: "audit verify", method: "GET", path: "/v1/admin/audit/verify", allowed: ["admin", "auditor"] },
   { route: "master key status", method: "GET", path: "/v1/admin/master-key", allowed: ["admin", "auditor"] },

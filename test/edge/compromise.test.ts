@@ -1,0 +1,36 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { toHex } from "../../functions/crypto";
+import { call, tokenFor } from "../helpers/http";
+import { createProgram, groupKeyOf, members } from "../helpers/groups";
+import { enrolledClient } from "../helpers/sdk-meter";
+
+describe("a compromised region, in one call", () => {
+  it("drops sessions and caches, replaces credentials and broadcast keys, rekeys programs; meters carry on", async () => {
+    const { client, id } = await enrolledClient("comp-1");
+    const program = await createProgram(2);
+    await members(program, { add: [id] });
+    const before = await client.fetchKeys();
+    await client.rekey(program);
+    const groupBefore = (await groupKeyOf(program))!;
+
+    const forbidden = await call("POST", "/v1/admin/regions/comp-1/compromise", { token: await tokenFor("operator") });
+    expect(forbidden.status).toBe(403);
+    const report = await call("POST", "/v1/admin/regions/comp-1/compromise");
+    expect(report.status, JSON.stringify(report.body)).toBe(200);
+    expect(report.body.sessionsDropped).toBe(1);
+    expect(report.body.keysReplaced).toEqual(expect.arrayContaining(["concentrator:comp-1", "concentrator:comp-1:P-384", "gbek:comp-1:AES-128"]));
+    expect(report.body.programsRekeyed).toEqual([program]);
+
+    const old = await env.DB.prepare("SELECT state, wrapped FROM keys WHERE id = 'concentrator:comp-1' AND version = 1").first<{ state: string; wrapped: string | null }>();
+    expect(old).toEqual({ state: "destroyed", wrapped: null });
+
+    // The meter's session is gone: the SDK runs EDHOC again against the new credential.
+    const after = await client.fetchKeys();
+    expect(toHex(after.gbek!.key)).not.toBe(toHex(before.gbek!.key));
+    expect(toHex(after.guek!.key)).toBe(toHex(before.guek!.key));
+    const group = await client.rekey(program);
+    expect([group.epoch, toHex(group.key)]).toEqual([groupBefore.epoch + 1, (await groupKeyOf(program))!.key]);
+    expect(toHex(group.key)).not.toBe(groupBefore.key);
+  });
+});
