@@ -4,6 +4,7 @@ import { type AuditContext, commitAudited } from "./audit-log";
 import type { Custody } from "./custody";
 import type { Db } from "./db";
 import { acknowledgeKeys, rotateMeterKey } from "./key-delivery";
+import { type KeyRow, sealNewKey } from "./key-store";
 import { rewrapChunk } from "./master-key-rotation";
 import { effectivePolicy } from "./policies";
 import { programStatus, rekeyNow } from "./programs";
@@ -27,6 +28,7 @@ export async function runScheduled(db: Db, env: Env, custody: Custody, now: numb
     ["rewrap", async () => (await rewrapChunk(db, custody, ctx)).rewrapped],
     ["flush-programs", () => flushDuePrograms(db, env, ctx, now)],
     ["rotate-keys", () => rotateDueKeys(db, custody, ctx, now)],
+    ["rotate-broadcast", () => rotateBroadcastKeys(db, custody, ctx, now)],
     ["activate-pending", () => activateUnacknowledged(db, ctx, now)],
     ["destroy-retired", () => destroyRetired(db, ctx, now)],
   ];
@@ -97,6 +99,30 @@ async function rotateDueKeys(db: Db, custody: Custody, ctx: AuditContext, now: n
   return rotated;
 }
 
+/**
+ * A region's broadcast key past its period gets a new version at once (no meter confirms a
+ * broadcast key); the old one is retired, readable through the grace period, then destroyed.
+ */
+async function rotateBroadcastKeys(db: Db, custody: Custody, ctx: AuditContext, now: number): Promise<number> {
+  const due = await db
+    .select()
+    .from(keys)
+    .where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "active")))
+    .limit(STEP_LIMIT);
+  let rotated = 0;
+  for (const key of due) {
+    const { rotationSeconds } = await effectivePolicy(db, "broadcast", { region: key.ownerId });
+    if (rotationSeconds === null || key.createdAt > now - rotationSeconds * 1000) continue;
+    const next = await sealNewKey(custody, { id: key.id, version: key.version + 1, ownerType: key.ownerType, ownerId: key.ownerId, keyClass: "gbek", algorithm: key.algorithm, now });
+    await commitAudited(db, ctx, { action: "key.rotate", targetType: "key", targetId: key.id, details: { retired: key.version, active: next.version } }, [
+      db.update(keys).set({ state: "retired", rotatedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "active"))),
+      db.insert(keys).values(next),
+    ]);
+    rotated++;
+  }
+  return rotated;
+}
+
 /** A new version the meter has not acknowledged within the grace period becomes active anyway. */
 async function activateUnacknowledged(db: Db, ctx: AuditContext, now: number): Promise<number> {
   const pending = await db
@@ -122,16 +148,27 @@ async function destroyRetired(db: Db, ctx: AuditContext, now: number): Promise<n
     .innerJoin(meters, eq(meters.id, keys.ownerId))
     .where(and(eq(keys.ownerType, "meter"), eq(keys.state, "retired"), isNotNull(keys.rotatedAt)))
     .limit(STEP_LIMIT);
+  const broadcast = await db.select().from(keys).where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "retired"), isNotNull(keys.rotatedAt))).limit(STEP_LIMIT);
   let destroyed = 0;
+  for (const key of broadcast) {
+    const { graceSeconds } = await effectivePolicy(db, "broadcast", { region: key.ownerId });
+    if (key.rotatedAt! > now - (graceSeconds ?? 0) * 1000) continue;
+    await destroyVersion(db, ctx, key, now, key.ownerId);
+    destroyed++;
+  }
   for (const { key, meter } of retired) {
     const { graceSeconds } = await effectivePolicy(db, CLASS_OF[key.keyClass as keyof typeof CLASS_OF], { region: meter.region });
     if (key.rotatedAt! > now - (graceSeconds ?? 0) * 1000) continue;
-    await commitAudited(db, ctx, { action: "key.destroy", targetType: "key", targetId: key.id, details: { version: key.version, meterId: meter.id, reason: "grace period over" } }, [
-      db.update(keys).set({ state: "destroyed", wrapped: null, destroyedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "retired"))),
-    ]);
+    await destroyVersion(db, ctx, key, now, meter.id);
     destroyed++;
   }
   return destroyed;
+}
+
+async function destroyVersion(db: Db, ctx: AuditContext, key: KeyRow, now: number, owner: string): Promise<void> {
+  await commitAudited(db, ctx, { action: "key.destroy", targetType: "key", targetId: key.id, details: { version: key.version, owner, reason: "grace period over" } }, [
+    db.update(keys).set({ state: "destroyed", wrapped: null, destroyedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "retired"))),
+  ]);
 }
 
 /** The shortest rotation period any policy sets, to narrow the query before per-region policies decide. */

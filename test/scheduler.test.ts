@@ -94,3 +94,22 @@ describe("the scheduled run", () => {
     expect(typeof (await runScheduled(db, env, custody, at + 2 * MIN, "run-d"))["destroy-retired"]).toBe("number");
   });
 });
+
+describe("broadcast keys", () => {
+  it("rotate on their period, the old version retired through the grace and then destroyed", async () => {
+    await call("PUT", "/v1/admin/policies", { json: { scope: "region", scopeId: "bcast-1", keyClass: "broadcast", rotationSeconds: 600, graceSeconds: 60 } });
+    const { TestMeter } = await import("./helpers/test-meter");
+    const meter = await TestMeter.enroll("bcast-1");
+    await meter.connect();
+    const first = (await meter.fetchKeys()).gbek!;
+    const t0 = Date.now();
+    const gbek = async () => (await env.DB.prepare("SELECT version, state FROM keys WHERE id = 'gbek:bcast-1:AES-128' ORDER BY version").all<{ version: number; state: string }>()).results.map((r) => `${r.version}:${r.state}`);
+    await run(t0 + 11 * MIN);
+    expect(await gbek()).toEqual(["1:retired", "2:active"]);
+    const second = (await meter.fetchKeys()).gbek!;
+    expect(second.version).toBe(2);
+    expect(second.key).not.toEqual(first.key);
+    await run(t0 + 13 * MIN);
+    expect(await gbek()).toEqual(["1:destroyed", "2:active"]);
+  });
+});
