@@ -113,3 +113,29 @@ describe("broadcast keys", () => {
     expect(await gbek()).toEqual(["1:destroyed", "2:active"]);
   });
 });
+
+describe("a scheduled run that dies half way", () => {
+  it("leaves every item done or not done, and the next run finishes the rest, none twice", async () => {
+    await call("PUT", "/v1/admin/policies", { json: { scope: "region", scopeId: "kill-1", keyClass: "authentication", rotationSeconds: 60 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const m = await meterInput({ region: "kill-1" });
+      await call("POST", "/v1/admin/meters", { json: m });
+      ids.push(m.id);
+    }
+    // The store fails on the fourth meter's new version: the run dies there.
+    await env.DB.prepare(`CREATE TRIGGER die_mid_run BEFORE INSERT ON keys WHEN NEW.owner_id = '${ids[3]}' AND NEW.class = 'ak' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`).run();
+    const at = Date.now() + 2 * MIN;
+    const db = database(env.DB);
+    const custody = await custodyFor(env);
+    await expect(runScheduled(db, env, custody, at, "dying-run")).rejects.toThrow();
+    await env.DB.prepare("DROP TRIGGER die_mid_run").run();
+    const states = async () => Promise.all(ids.map((id) => versions(id, "ak")));
+    const afterDeath = await states();
+    expect(afterDeath.every((v) => v.length <= 2)).toBe(true);
+    const lease = await env.DB.prepare("SELECT COUNT(*) AS n FROM leases WHERE holder = 'dying-run'").first<{ n: number }>();
+    expect(lease!.n).toBe(0);
+    await runScheduled(db, env, custody, at, "next-run");
+    expect(await states()).toEqual(ids.map(() => ["1:active", "2:new"]));
+  });
+});
