@@ -81,6 +81,7 @@ export class KeyGraph extends DurableObject<Env> {
   async change(join: string[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
     return this.serial(async () => {
       this.checkChange(join, leave);
+      if (join.length + leave.length === 0) return { status: this.statusNow() };
       if (batched) {
         const now = Date.now();
         this.ctx.storage.transactionSync(() => {

@@ -74,10 +74,33 @@ export async function changeMembers(
     ...add.map((m) => ({ action: "program.member.add", targetType: "program", targetId: id, details: { meterId: m } })),
     ...remove.map((m) => ({ action: "program.member.remove", targetType: "program", targetId: id, details: { meterId: m } })),
   ];
-  const statements: Statement[] = [...insertRows(programMembers, add.map((m) => ({ programId: id, meterId: m, joinedAt: now })))];
+  const statements: Statement[] = [...insertRows(programMembers, add.map((m) => ({ programId: id, meterId: m, joinedAt: now, suspended: 0 })))];
   if (remove.length > 0) statements.push(db.delete(programMembers).where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(remove)))));
   if (entries.length > 0) await commitAudited(db, { ...ctx, now }, entries, statements);
-  return rpcValue(graph(env, id).change(add, remove, program.rekeyMode === "batched", ctx.requestId));
+  // A suspended member is already out of the key graph: removing it only ends the registration.
+  const inGraph = remove.filter((m) => !current.get(m));
+  return rpcValue(graph(env, id).change(add, inGraph, program.rekeyMode === "batched", ctx.requestId));
+}
+
+/**
+ * Suspension is the reversible revocation: a suspended meter leaves the key graph of each of
+ * its programs (rekeyed, or queued for a batched one) but stays registered, and rejoins them
+ * all on resume (a join: no multicast wraps, a snapshot for the meter).
+ */
+export async function setMembershipsSuspended(db: Db, env: Env, ctx: AuditContext, meterId: string, suspended: boolean): Promise<string[]> {
+  const rows = await db
+    .select({ programId: programMembers.programId, rekeyMode: programs.rekeyMode })
+    .from(programMembers)
+    .innerJoin(programs, eq(programs.id, programMembers.programId))
+    .where(and(eq(programMembers.meterId, meterId), eq(programMembers.suspended, suspended ? 0 : 1), eq(programs.state, "active")));
+  for (const { programId, rekeyMode } of rows) {
+    await commitAudited(db, ctx, { action: suspended ? "program.member.suspend" : "program.member.resume", targetType: "program", targetId: programId, details: { meterId } }, [
+      db.update(programMembers).set({ suspended: suspended ? 1 : 0 }).where(and(eq(programMembers.programId, programId), eq(programMembers.meterId, meterId))),
+    ]);
+    const [join, leave] = suspended ? [[], [meterId]] : [[meterId], []];
+    await rpcValue(graph(env, programId).change(join, leave, rekeyMode === "batched", ctx.requestId));
+  }
+  return rows.map((r) => r.programId);
 }
 
 /** Applies a batched program's queued changes now, as one bundle. */
@@ -96,13 +119,14 @@ async function checkEligible(db: Db, ids: string[]): Promise<void> {
   if (bad.length > 0) throw new GridkeyError("meter_not_found", `not active enrolled meters: ${bad.slice(0, 10).join(", ")}${bad.length > 10 ? ", ..." : ""}`);
 }
 
-async function membersAmong(db: Db, id: string, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+/** Registered members among `ids`, each mapped to whether it is suspended. */
+async function membersAmong(db: Db, id: string, ids: string[]): Promise<Map<string, boolean>> {
+  if (ids.length === 0) return new Map();
   const rows = await db
-    .select({ meterId: programMembers.meterId })
+    .select({ meterId: programMembers.meterId, suspended: programMembers.suspended })
     .from(programMembers)
     .where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(ids))));
-  return new Set(rows.map((r) => r.meterId));
+  return new Map(rows.map((r) => [r.meterId, r.suspended === 1]));
 }
 
 export function programView(row: ProgramRow, status: GraphStatus) {

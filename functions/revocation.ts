@@ -3,18 +3,22 @@ import { programMembers } from "../schema";
 import type { AuditContext } from "./audit-log";
 import type { Db } from "./db";
 import type { MeterRow } from "./enrollment";
-import { changeMembers } from "./programs";
+import { changeMembers, setMembershipsSuspended } from "./programs";
 
 /**
  * What a meter's change of state sets off beyond the registry: a meter that is no longer
- * active loses its sessions at its concentrator at once, and a revoked meter leaves every
- * DR program it was in (one rekey each, or queued for the next flush of a batched
- * program), so the group keys it held stop being current.
+ * active loses its sessions at its concentrator at once and leaves the key graph of every
+ * DR program it is in (one rekey each, or queued for the next flush of a batched program),
+ * so the group keys it held stop being current. Suspension keeps the registrations and a
+ * resume rejoins them; revocation ends them.
  */
 export async function enforceMeterState(db: Db, env: Env, ctx: AuditContext, meter: MeterRow): Promise<{ programsLeft: string[] }> {
-  if (meter.state === "active") return { programsLeft: [] };
+  if (meter.state === "active") {
+    await setMembershipsSuspended(db, env, ctx, meter.id, false);
+    return { programsLeft: [] };
+  }
   await env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(meter.region)).dropMeter(meter.id);
-  if (meter.state !== "revoked") return { programsLeft: [] };
+  if (meter.state === "suspended") return { programsLeft: await setMembershipsSuspended(db, env, ctx, meter.id, true) };
   const rows = await db.select({ programId: programMembers.programId }).from(programMembers).where(eq(programMembers.meterId, meter.id));
   for (const { programId } of rows) await changeMembers(db, env, ctx, programId, { add: [], remove: [meter.id] });
   return { programsLeft: rows.map((r) => r.programId) };

@@ -26,6 +26,8 @@ export const programMembers = sqliteTable(
     programId: text("program_id").notNull(),
     meterId: text("meter_id").notNull(),
     joinedAt: integer("joined_at").notNull(),
+    /** 1 while the meter is suspended: out of the key graph, back in on resume. */
+    suspended: integer("suspended").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.programId, t.meterId] }), index("program_members_meter").on(t.meterId)],
 );

@@ -122,3 +122,28 @@ describe("revoking a member", () => {
     expect(toHex((await a.client.rekey(p1)).key)).toBe(after.key);
   });
 });
+
+describe("suspending a member", () => {
+  it("takes it out of its programs' key graphs, reversibly: resuming brings it back", async () => {
+    const program = await createProgram(2);
+    const [a, b] = await Promise.all([enrolledClient(), enrolledClient()]);
+    await members(program, { add: [a.id, b.id] });
+    await b.client.rekey(program);
+    const before = (await groupKeyOf(program))!;
+    await call("POST", `/v1/admin/meters/${b.id}/suspend`);
+    const during = (await groupKeyOf(program))!;
+    expect([during.epoch, during.key === before.key]).toEqual([before.epoch + 1, false]);
+    expect((await call("GET", `/v1/admin/programs/${program}`)).body.members).toBe(1);
+    await call("POST", `/v1/admin/meters/${b.id}/resume`);
+    expect((await call("GET", `/v1/admin/programs/${program}`)).body.members).toBe(2);
+    const after = await b.client.rekey(program);
+    expect(toHex(after.key)).toBe((await groupKeyOf(program))!.key);
+    expect(toHex(after.key)).not.toBe(during.key); // its rejoin moved the key forward: it never held `during`
+    // Revoking a suspended member ends its registration without touching the graph twice.
+    await call("POST", `/v1/admin/meters/${b.id}/suspend`);
+    const epoch = (await groupKeyOf(program))!.epoch;
+    await call("POST", `/v1/admin/meters/${b.id}/revoke`);
+    expect((await groupKeyOf(program))!.epoch).toBe(epoch);
+    expect((await members(program, { remove: [b.id] })).body.error.code).toBe("not_a_member");
+  });
+});

@@ -1,0 +1,1 @@
+ALTER TABLE `program_members` ADD `suspended` integer DEFAULT 0 NOT NULL;
