@@ -139,3 +139,24 @@ describe("a scheduled run that dies half way", () => {
     expect(await states()).toEqual(ids.map(() => ["1:active", "2:new"]));
   });
 });
+
+describe("a backlog larger than one run", () => {
+  it("is worked off over several runs, each doing a bounded amount", async () => {
+    for (const keyClass of ["unicast", "authentication", "kek"]) {
+      await call("PUT", "/v1/admin/policies", { json: { scope: "region", scopeId: "backlog-1", keyClass, rotationSeconds: 60 } });
+    }
+    const { publicKey, systemTitle } = await import("./helpers/meters");
+    const key = await publicKey();
+    const ids = Array.from({ length: 90 }, (_, i) => `BACKLOG-${i}`);
+    const body = ids.map((id) => JSON.stringify({ id, systemTitle: systemTitle(), region: "backlog-1", suite: 1, identityPublicKey: key })).join("\n");
+    expect((await call("POST", "/v1/admin/meters/bulk", { body, contentType: "application/x-ndjson" })).status).toBe(201);
+    const db = database(env.DB);
+    const custody = await custodyFor(env);
+    const at = Date.now() + 2 * MIN;
+    const first = await runScheduled(db, env, custody, at, "backlog-a");
+    const second = await runScheduled(db, env, custody, at, "backlog-b");
+    expect([first["rotate-keys"], second["rotate-keys"]]).toEqual([200, 70]);
+    const pending = await env.DB.prepare("SELECT COUNT(*) AS n FROM keys WHERE owner_id LIKE 'BACKLOG-%' AND state = 'new'").first<{ n: number }>();
+    expect(pending!.n).toBe(270);
+  });
+});
