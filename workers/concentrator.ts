@@ -219,7 +219,8 @@ export class Concentrator extends DurableObject<Env> {
     const keys = await deriveSessionKeys(session, pending.keyLength);
     const live = await this.storeSession(region, connectionId, meter, keys);
     if (!record) return { status: 204, contentType: SESSION_MEDIA_TYPE, body: new Uint8Array(0) };
-    return this.serve(region, live, { connectionId, ...record }, requestId);
+    // The registry was read a moment ago to resolve ID_CRED_I: no second read for this request.
+    return this.serve(region, live, { connectionId, ...record }, requestId, meter);
   }
 
   /** ID_CRED_I → the meter's CCS, refusing meters of other regions or not active. */
@@ -237,8 +238,8 @@ export class Concentrator extends DurableObject<Env> {
   }
 
   /** Checks the counter, opens the request, persists the counter, then runs the operation. */
-  private async serve(region: string, live: LiveSession, record: RequestRecord, requestId: string): Promise<EdgeReply> {
-    const meter = await this.meterOf(live, region);
+  private async serve(region: string, live: LiveSession, record: RequestRecord, requestId: string, known?: MeterRow): Promise<EdgeReply> {
+    const meter = known ?? (await this.meterOf(live, region));
     if (record.counter <= live.lastCounter) {
       throw new GridkeyError("replayed_message", `counter ${record.counter} is not above ${live.lastCounter}`, { meterId: meter.id });
     }
@@ -291,8 +292,13 @@ export class Concentrator extends DurableObject<Env> {
       connectionId,
       keys,
     };
+    // A meter's index keeps only its sessions still alive: the ones past their lifetime go, with their records.
     const index = (await this.ctx.storage.get<string[]>(`m:${meter.id}`)) ?? [];
-    await this.ctx.storage.put({ [`s:${id}`]: stored(live), [`m:${meter.id}`]: [...index.filter((s) => s !== id), id] });
+    const records = await this.ctx.storage.get<StoredSession>(index.map((s) => `s:${s}`));
+    const expired = index.filter((s) => (records.get(`s:${s}`)?.expiresAt ?? 0) <= now);
+    if (expired.length > 0) await this.ctx.storage.delete(expired.map((s) => `s:${s}`));
+    const alive = index.filter((s) => !expired.includes(s) && s !== id);
+    await this.ctx.storage.put({ [`s:${id}`]: stored(live), [`m:${meter.id}`]: [...alive, id] });
     this.live.set(id, live);
     return live;
   }

@@ -49,6 +49,9 @@ describe("the concentrator across restarts and time", () => {
     expect(audit!.n).toBe(1);
     expect((await meter.request("ping")).error).toBe("unknown_session");
     expect((await meter.connect()).status).toBe(200);
+    // The meter's session index holds only what is alive: the expired session is gone for good.
+    const index = await runInDurableObject(stubOf("east-5"), async (_i, state) => state.storage.get<string[]>(`m:${meter.id}`));
+    expect(index).toEqual([toHex(meter.connectionId!)]);
   });
 });
 
