@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, lte, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, lte, sql } from "drizzle-orm";
 import { keys, leases, meters, programs, type PolicyClass } from "../schema";
 import { type AuditContext, commitAudited } from "./audit-log";
 import type { Custody } from "./custody";
@@ -73,7 +73,7 @@ async function flushDuePrograms(db: Db, env: Env, ctx: AuditContext, now: number
 
 /** Meter keys older than their rotation period start a two-phase change (delivered, then acknowledged). */
 async function rotateDueKeys(db: Db, custody: Custody, ctx: AuditContext, now: number): Promise<number> {
-  const shortest = await shortestRotation(db);
+  const minimum = await shortest(db, "rotation_seconds", ["unicast", "authentication", "kek"]);
   const candidates = await db
     .select({ key: keys, meter: meters })
     .from(keys)
@@ -84,10 +84,11 @@ async function rotateDueKeys(db: Db, custody: Custody, ctx: AuditContext, now: n
         eq(keys.state, "active"),
         inArray(keys.keyClass, ["guek", "ak", "kek"]),
         eq(meters.state, "active"),
-        lte(keys.createdAt, now - shortest * 1000),
+        lte(keys.createdAt, now - minimum * 1000),
         sql`NOT EXISTS (SELECT 1 FROM keys k2 WHERE k2.id = ${keys.id} AND k2.state = 'new')`,
       ),
     )
+    .orderBy(asc(keys.createdAt))
     .limit(STEP_LIMIT);
   let rotated = 0;
   for (const { key, meter } of candidates) {
@@ -104,10 +105,12 @@ async function rotateDueKeys(db: Db, custody: Custody, ctx: AuditContext, now: n
  * broadcast key); the old one is retired, readable through the grace period, then destroyed.
  */
 async function rotateBroadcastKeys(db: Db, custody: Custody, ctx: AuditContext, now: number): Promise<number> {
+  const minimum = await shortest(db, "rotation_seconds", ["broadcast"]);
   const due = await db
     .select()
     .from(keys)
-    .where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "active")))
+    .where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "active"), lte(keys.createdAt, now - minimum * 1000)))
+    .orderBy(asc(keys.createdAt))
     .limit(STEP_LIMIT);
   let rotated = 0;
   for (const key of due) {
@@ -125,11 +128,13 @@ async function rotateBroadcastKeys(db: Db, custody: Custody, ctx: AuditContext, 
 
 /** A new version the meter has not acknowledged within the grace period becomes active anyway. */
 async function activateUnacknowledged(db: Db, ctx: AuditContext, now: number): Promise<number> {
+  const minimum = await shortest(db, "grace_seconds", ["unicast", "authentication", "kek"]);
   const pending = await db
     .select({ key: keys, meter: meters })
     .from(keys)
     .innerJoin(meters, eq(meters.id, keys.ownerId))
-    .where(and(eq(keys.ownerType, "meter"), eq(keys.state, "new")))
+    .where(and(eq(keys.ownerType, "meter"), eq(keys.state, "new"), lte(keys.createdAt, now - minimum * 1000)))
+    .orderBy(asc(keys.createdAt))
     .limit(STEP_LIMIT);
   let activated = 0;
   for (const { key, meter } of pending) {
@@ -142,13 +147,16 @@ async function activateUnacknowledged(db: Db, ctx: AuditContext, now: number): P
 
 /** Retired versions past their grace period are destroyed: material erased, record kept. */
 async function destroyRetired(db: Db, ctx: AuditContext, now: number): Promise<number> {
+  const minimum = await shortest(db, "grace_seconds", ["unicast", "authentication", "kek", "broadcast"]);
+  const old = and(eq(keys.state, "retired"), isNotNull(keys.rotatedAt), lte(keys.rotatedAt, now - minimum * 1000));
   const retired = await db
     .select({ key: keys, meter: meters })
     .from(keys)
     .innerJoin(meters, eq(meters.id, keys.ownerId))
-    .where(and(eq(keys.ownerType, "meter"), eq(keys.state, "retired"), isNotNull(keys.rotatedAt)))
+    .where(and(eq(keys.ownerType, "meter"), old))
+    .orderBy(asc(keys.rotatedAt))
     .limit(STEP_LIMIT);
-  const broadcast = await db.select().from(keys).where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "retired"), isNotNull(keys.rotatedAt))).limit(STEP_LIMIT);
+  const broadcast = await db.select().from(keys).where(and(eq(keys.keyClass, "gbek"), old)).orderBy(asc(keys.rotatedAt)).limit(STEP_LIMIT);
   let destroyed = 0;
   for (const key of broadcast) {
     const { graceSeconds } = await effectivePolicy(db, "broadcast", { region: key.ownerId });
@@ -171,9 +179,14 @@ async function destroyVersion(db: Db, ctx: AuditContext, key: KeyRow, now: numbe
   ]);
 }
 
-/** The shortest rotation period any policy sets, to narrow the query before per-region policies decide. */
-async function shortestRotation(db: Db): Promise<number> {
-  const periods = await Promise.all((["unicast", "authentication", "kek"] as const).map((c) => effectivePolicy(db, c)));
-  const rows = await db.all<{ s: number | null }>(sql`SELECT MIN(rotation_seconds) AS s FROM policies WHERE rotation_seconds IS NOT NULL`);
-  return Math.min(...periods.map((p) => p.rotationSeconds ?? Infinity), rows[0]?.s ?? Infinity);
+/**
+ * The shortest value any policy (or built-in default) gives a field for some classes: the
+ * queries take only rows old enough for it, oldest first, so rows not yet due under their
+ * own policy cannot crowd due ones out of a bounded step.
+ */
+async function shortest(db: Db, field: "rotation_seconds" | "grace_seconds", classes: PolicyClass[]): Promise<number> {
+  const key = field === "rotation_seconds" ? "rotationSeconds" : "graceSeconds";
+  const built = await Promise.all(classes.map((c) => effectivePolicy(db, c)));
+  const rows = await db.all<{ s: number | null }>(sql.raw(`SELECT MIN(${field}) AS s FROM policies WHERE ${field} IS NOT NULL`));
+  return Math.min(...built.map((p) => p[key] ?? Infinity), rows[0]?.s ?? Infinity);
 }
