@@ -1,9 +1,10 @@
-import { and, asc, eq, inArray, isNotNull, lte, sql } from "drizzle-orm";
-import { keys, leases, meters, programs, type PolicyClass } from "../schema";
+import { and, asc, eq, inArray, isNotNull, lte, notInArray, sql } from "drizzle-orm";
+import { keys, leases, meters, policies, programs, type PolicyClass } from "../schema";
 import { type AuditContext, commitAudited } from "./audit-log";
 import type { Custody } from "./custody";
 import type { Db } from "./db";
 import { acknowledgeKeys, rotateMeterKey } from "./key-delivery";
+import type { MeterRow } from "./enrollment";
 import { type KeyRow, sealNewKey } from "./key-store";
 import { rewrapChunk } from "./master-key-rotation";
 import { effectivePolicy } from "./policies";
@@ -73,31 +74,64 @@ async function flushDuePrograms(db: Db, env: Env, ctx: AuditContext, now: number
 
 /** Meter keys older than their rotation period start a two-phase change (delivered, then acknowledged). */
 async function rotateDueKeys(db: Db, custody: Custody, ctx: AuditContext, now: number): Promise<number> {
-  const minimum = await shortest(db, "rotation_seconds", ["unicast", "authentication", "kek"]);
-  const candidates = await db
-    .select({ key: keys, meter: meters })
-    .from(keys)
-    .innerJoin(meters, eq(meters.id, keys.ownerId))
-    .where(
-      and(
-        eq(keys.ownerType, "meter"),
-        eq(keys.state, "active"),
-        inArray(keys.keyClass, ["guek", "ak", "kek"]),
-        eq(meters.state, "active"),
-        lte(keys.createdAt, now - minimum * 1000),
-        sql`NOT EXISTS (SELECT 1 FROM keys k2 WHERE k2.id = ${keys.id} AND k2.state = 'new')`,
-      ),
-    )
-    .orderBy(asc(keys.createdAt))
-    .limit(STEP_LIMIT);
-  let rotated = 0;
-  for (const { key, meter } of candidates) {
-    const { rotationSeconds } = await effectivePolicy(db, CLASS_OF[key.keyClass as keyof typeof CLASS_OF], { region: meter.region });
-    if (rotationSeconds === null || key.createdAt > now - rotationSeconds * 1000) continue;
-    await rotateMeterKey(db, custody, ctx, meter, key.keyClass as "guek" | "ak" | "kek");
-    rotated++;
+  const due = await dueMeterKeys(db, now, "active", "rotationSeconds", sql`${meters.state} = 'active' AND NOT EXISTS (SELECT 1 FROM keys k2 WHERE k2.id = ${keys.id} AND k2.state = 'new')`);
+  for (const { key, meter } of due) await rotateMeterKey(db, custody, ctx, meter, key.keyClass as "guek" | "ak" | "kek");
+  return due.length;
+}
+
+type Due = { key: KeyRow; meter: MeterRow };
+type Threshold = { regions: string[] | null; except: string[]; seconds: number };
+
+/**
+ * Per policy class, the thresholds in force: one per region with its own value, and the
+ * default for every other region. Queries then ask each group only for rows past its own
+ * threshold, so rows not yet due can never crowd due ones out of a bounded step.
+ */
+async function thresholds(db: Db, policyClass: PolicyClass, field: "rotationSeconds" | "graceSeconds"): Promise<Threshold[]> {
+  const column = field === "rotationSeconds" ? policies.rotationSeconds : policies.graceSeconds;
+  const overrides = (
+    await db
+      .selectDistinct({ region: policies.scopeId })
+      .from(policies)
+      .where(and(eq(policies.scope, "region"), eq(policies.keyClass, policyClass), isNotNull(column)))
+  ).map((r) => r.region);
+  const out: Threshold[] = [];
+  for (const region of overrides) {
+    const seconds = (await effectivePolicy(db, policyClass, { region }))[field];
+    if (seconds !== null) out.push({ regions: [region], except: [], seconds });
   }
-  return rotated;
+  const fallback = (await effectivePolicy(db, policyClass))[field];
+  if (fallback !== null) out.push({ regions: null, except: overrides, seconds: fallback });
+  return out;
+}
+
+/** Meter keys of the given classes and state whose `since` time is past their policy's threshold, oldest first. */
+async function dueMeterKeys(db: Db, now: number, state: "active" | "new" | "retired", field: "rotationSeconds" | "graceSeconds", extra = sql`1 = 1`): Promise<Due[]> {
+  const out: Due[] = [];
+  for (const [keyClass, policyClass] of Object.entries(CLASS_OF) as ["guek" | "ak" | "kek", PolicyClass][]) {
+    for (const t of await thresholds(db, policyClass, field)) {
+      if (out.length >= STEP_LIMIT) return out;
+      const since = state === "retired" ? keys.rotatedAt : keys.createdAt;
+      const rows = await db
+        .select({ key: keys, meter: meters })
+        .from(keys)
+        .innerJoin(meters, eq(meters.id, keys.ownerId))
+        .where(
+          and(
+            eq(keys.ownerType, "meter"),
+            eq(keys.keyClass, keyClass),
+            eq(keys.state, state),
+            lte(since, now - t.seconds * 1000),
+            t.regions ? inArray(meters.region, t.regions) : t.except.length > 0 ? notInArray(meters.region, t.except) : undefined,
+            extra,
+          ),
+        )
+        .orderBy(asc(since))
+        .limit(STEP_LIMIT - out.length);
+      out.push(...rows);
+    }
+  }
+  return out;
 }
 
 /**
@@ -105,41 +139,31 @@ async function rotateDueKeys(db: Db, custody: Custody, ctx: AuditContext, now: n
  * broadcast key); the old one is retired, readable through the grace period, then destroyed.
  */
 async function rotateBroadcastKeys(db: Db, custody: Custody, ctx: AuditContext, now: number): Promise<number> {
-  const minimum = await shortest(db, "rotation_seconds", ["broadcast"]);
-  const due = await db
-    .select()
-    .from(keys)
-    .where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "active"), lte(keys.createdAt, now - minimum * 1000)))
-    .orderBy(asc(keys.createdAt))
-    .limit(STEP_LIMIT);
   let rotated = 0;
-  for (const key of due) {
-    const { rotationSeconds } = await effectivePolicy(db, "broadcast", { region: key.ownerId });
-    if (rotationSeconds === null || key.createdAt > now - rotationSeconds * 1000) continue;
-    const next = await sealNewKey(custody, { id: key.id, version: key.version + 1, ownerType: key.ownerType, ownerId: key.ownerId, keyClass: "gbek", algorithm: key.algorithm, now });
-    await commitAudited(db, ctx, { action: "key.rotate", targetType: "key", targetId: key.id, details: { retired: key.version, active: next.version } }, [
-      db.update(keys).set({ state: "retired", rotatedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "active"))),
-      db.insert(keys).values(next),
-    ]);
-    rotated++;
+  for (const region of await db.selectDistinct({ id: keys.ownerId }).from(keys).where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "active")))) {
+    const { rotationSeconds } = await effectivePolicy(db, "broadcast", { region: region.id });
+    if (rotationSeconds === null) continue;
+    const due = await db
+      .select()
+      .from(keys)
+      .where(and(eq(keys.keyClass, "gbek"), eq(keys.ownerId, region.id), eq(keys.state, "active"), lte(keys.createdAt, now - rotationSeconds * 1000)))
+      .limit(STEP_LIMIT);
+    for (const key of due) {
+      const next = await sealNewKey(custody, { id: key.id, version: key.version + 1, ownerType: key.ownerType, ownerId: key.ownerId, keyClass: "gbek", algorithm: key.algorithm, now });
+      await commitAudited(db, ctx, { action: "key.rotate", targetType: "key", targetId: key.id, details: { retired: key.version, active: next.version } }, [
+        db.update(keys).set({ state: "retired", rotatedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "active"))),
+        db.insert(keys).values(next),
+      ]);
+    }
+    rotated += due.length;
   }
   return rotated;
 }
 
 /** A new version the meter has not acknowledged within the grace period becomes active anyway. */
 async function activateUnacknowledged(db: Db, ctx: AuditContext, now: number): Promise<number> {
-  const minimum = await shortest(db, "grace_seconds", ["unicast", "authentication", "kek"]);
-  const pending = await db
-    .select({ key: keys, meter: meters })
-    .from(keys)
-    .innerJoin(meters, eq(meters.id, keys.ownerId))
-    .where(and(eq(keys.ownerType, "meter"), eq(keys.state, "new"), lte(keys.createdAt, now - minimum * 1000)))
-    .orderBy(asc(keys.createdAt))
-    .limit(STEP_LIMIT);
   let activated = 0;
-  for (const { key, meter } of pending) {
-    const { graceSeconds } = await effectivePolicy(db, CLASS_OF[key.keyClass as keyof typeof CLASS_OF], { region: meter.region });
-    if (key.createdAt > now - (graceSeconds ?? 0) * 1000) continue;
+  for (const { key, meter } of await dueMeterKeys(db, now, "new", "graceSeconds")) {
     activated += await acknowledgeKeys(db, ctx, meter, [{ keyId: key.id, version: key.version }]);
   }
   return activated;
@@ -147,26 +171,18 @@ async function activateUnacknowledged(db: Db, ctx: AuditContext, now: number): P
 
 /** Retired versions past their grace period are destroyed: material erased, record kept. */
 async function destroyRetired(db: Db, ctx: AuditContext, now: number): Promise<number> {
-  const minimum = await shortest(db, "grace_seconds", ["unicast", "authentication", "kek", "broadcast"]);
-  const old = and(eq(keys.state, "retired"), isNotNull(keys.rotatedAt), lte(keys.rotatedAt, now - minimum * 1000));
-  const retired = await db
-    .select({ key: keys, meter: meters })
-    .from(keys)
-    .innerJoin(meters, eq(meters.id, keys.ownerId))
-    .where(and(eq(keys.ownerType, "meter"), old))
-    .orderBy(asc(keys.rotatedAt))
-    .limit(STEP_LIMIT);
-  const broadcast = await db.select().from(keys).where(and(eq(keys.keyClass, "gbek"), old)).orderBy(asc(keys.rotatedAt)).limit(STEP_LIMIT);
   let destroyed = 0;
-  for (const key of broadcast) {
-    const { graceSeconds } = await effectivePolicy(db, "broadcast", { region: key.ownerId });
-    if (key.rotatedAt! > now - (graceSeconds ?? 0) * 1000) continue;
-    await destroyVersion(db, ctx, key, now, key.ownerId);
-    destroyed++;
+  for (const region of await db.selectDistinct({ id: keys.ownerId }).from(keys).where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "retired")))) {
+    const { graceSeconds } = await effectivePolicy(db, "broadcast", { region: region.id });
+    const old = await db
+      .select()
+      .from(keys)
+      .where(and(eq(keys.keyClass, "gbek"), eq(keys.ownerId, region.id), eq(keys.state, "retired"), lte(keys.rotatedAt, now - (graceSeconds ?? 0) * 1000)))
+      .limit(STEP_LIMIT);
+    for (const key of old) await destroyVersion(db, ctx, key, now, region.id);
+    destroyed += old.length;
   }
-  for (const { key, meter } of retired) {
-    const { graceSeconds } = await effectivePolicy(db, CLASS_OF[key.keyClass as keyof typeof CLASS_OF], { region: meter.region });
-    if (key.rotatedAt! > now - (graceSeconds ?? 0) * 1000) continue;
+  for (const { key, meter } of await dueMeterKeys(db, now, "retired", "graceSeconds")) {
     await destroyVersion(db, ctx, key, now, meter.id);
     destroyed++;
   }
@@ -177,16 +193,4 @@ async function destroyVersion(db: Db, ctx: AuditContext, key: KeyRow, now: numbe
   await commitAudited(db, ctx, { action: "key.destroy", targetType: "key", targetId: key.id, details: { version: key.version, owner, reason: "grace period over" } }, [
     db.update(keys).set({ state: "destroyed", wrapped: null, destroyedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "retired"))),
   ]);
-}
-
-/**
- * The shortest value any policy (or built-in default) gives a field for some classes: the
- * queries take only rows old enough for it, oldest first, so rows not yet due under their
- * own policy cannot crowd due ones out of a bounded step.
- */
-async function shortest(db: Db, field: "rotation_seconds" | "grace_seconds", classes: PolicyClass[]): Promise<number> {
-  const key = field === "rotation_seconds" ? "rotationSeconds" : "graceSeconds";
-  const built = await Promise.all(classes.map((c) => effectivePolicy(db, c)));
-  const rows = await db.all<{ s: number | null }>(sql.raw(`SELECT MIN(${field}) AS s FROM policies WHERE ${field} IS NOT NULL`));
-  return Math.min(...built.map((p) => p[key] ?? Infinity), rows[0]?.s ?? Infinity);
 }

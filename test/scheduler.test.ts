@@ -159,8 +159,8 @@ describe("a backlog larger than one run", () => {
       if (n === 0) break;
       done.push(n);
     }
-    expect(done.length).toBeGreaterThan(1); // more than one run's worth
-    expect(done.every((n) => n <= 200)).toBe(true);
+    // Only due rows are read, so each run does a full step until the backlog is gone.
+    expect(done).toEqual([200, 70]);
     const pending = await env.DB.prepare("SELECT COUNT(*) AS n FROM keys WHERE owner_id LIKE 'BACKLOG-%' AND state = 'new'").first<{ n: number }>();
     expect(pending!.n).toBe(270);
   });
