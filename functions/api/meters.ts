@@ -43,6 +43,15 @@ const TransitionBody = z.object({ reason: z.string().max(500).optional() }).stri
 
 const READERS = ["admin", "operator", "auditor"] as const;
 
+/** NDJSON and CSV bodies are UTF-8; anything else is refused rather than half-read. */
+function utf8Body(body: ArrayBuffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
+  } catch {
+    throw new GridkeyError("malformed_body", "the body is not UTF-8 text");
+  }
+}
+
 async function enrollOne(c: Context<AppEnv>, prepared: PreparedMeter) {
   const { db, audit } = await services(c);
   const collision = (await findCollisions(db, [prepared])).get(0);
@@ -123,7 +132,7 @@ const app = newApp()
       const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
       const format = type === "text/csv" ? "csv" : type === "application/x-ndjson" ? "ndjson" : undefined;
       if (!format) throw new GridkeyError("unsupported_media_type", "send application/x-ndjson or text/csv");
-      return c.json(await enrollBulk(db, custody, audit, format, await c.req.text()), 201);
+      return c.json(await enrollBulk(db, custody, audit, format, utf8Body(await c.req.arrayBuffer())), 201);
     },
   )
   .openapi(

@@ -221,3 +221,16 @@ describe("bulk enrollment", () => {
     expect(quoted.body.error.details.errors[0]).toMatchObject({ line: 2, code: "malformed_body" });
   });
 });
+
+describe("bulk bodies", () => {
+  it("refuses a body that is not UTF-8", async () => {
+    const { exports } = await import("cloudflare:workers");
+    const { env } = await import("cloudflare:workers");
+    const res = await exports.default.fetch("http://gridkey.test/v1/admin/meters/bulk", {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.BOOTSTRAP_TOKEN}`, "content-type": "application/x-ndjson" },
+      body: Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d),
+    });
+    expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([400, "malformed_body"]);
+  });
+});
