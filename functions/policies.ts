@@ -7,6 +7,8 @@ import { GridkeyError } from "./errors";
 export type PolicyFields = {
   rotationSeconds: number | null;
   maxInvocations: number | null;
+  /** Group keys: null means the program's own setting (chosen at creation). */
+  rekeyMode: "immediate" | "batched" | null;
   batchWindowSeconds: number | null;
   graceSeconds: number | null;
   sessionLifetimeSeconds: number | null;
@@ -18,24 +20,25 @@ export const MAX_INVOCATIONS = 0xffffffff;
 
 /** What applies when no row says otherwise. */
 export const BUILT_IN: Record<PolicyClass, PolicyFields> = {
-  unicast: { rotationSeconds: 90 * DAY, maxInvocations: MAX_INVOCATIONS, batchWindowSeconds: null, graceSeconds: 7 * DAY, sessionLifetimeSeconds: null },
-  authentication: { rotationSeconds: 90 * DAY, maxInvocations: MAX_INVOCATIONS, batchWindowSeconds: null, graceSeconds: 7 * DAY, sessionLifetimeSeconds: null },
-  kek: { rotationSeconds: 365 * DAY, maxInvocations: null, batchWindowSeconds: null, graceSeconds: 7 * DAY, sessionLifetimeSeconds: null },
-  broadcast: { rotationSeconds: 30 * DAY, maxInvocations: MAX_INVOCATIONS, batchWindowSeconds: null, graceSeconds: DAY, sessionLifetimeSeconds: null },
-  group: { rotationSeconds: null, maxInvocations: MAX_INVOCATIONS, batchWindowSeconds: 300, graceSeconds: DAY, sessionLifetimeSeconds: null },
-  session: { rotationSeconds: null, maxInvocations: null, batchWindowSeconds: null, graceSeconds: null, sessionLifetimeSeconds: 3600 },
+  unicast: { rotationSeconds: 90 * DAY, maxInvocations: MAX_INVOCATIONS, rekeyMode: null, batchWindowSeconds: null, graceSeconds: 7 * DAY, sessionLifetimeSeconds: null },
+  authentication: { rotationSeconds: 90 * DAY, maxInvocations: MAX_INVOCATIONS, rekeyMode: null, batchWindowSeconds: null, graceSeconds: 7 * DAY, sessionLifetimeSeconds: null },
+  kek: { rotationSeconds: 365 * DAY, maxInvocations: null, rekeyMode: null, batchWindowSeconds: null, graceSeconds: 7 * DAY, sessionLifetimeSeconds: null },
+  broadcast: { rotationSeconds: 30 * DAY, maxInvocations: MAX_INVOCATIONS, rekeyMode: null, batchWindowSeconds: null, graceSeconds: DAY, sessionLifetimeSeconds: null },
+  group: { rotationSeconds: null, maxInvocations: MAX_INVOCATIONS, rekeyMode: null, batchWindowSeconds: 300, graceSeconds: DAY, sessionLifetimeSeconds: null },
+  session: { rotationSeconds: null, maxInvocations: null, rekeyMode: null, batchWindowSeconds: null, graceSeconds: null, sessionLifetimeSeconds: 3600 },
 };
 
 /** Which fields mean something for which class; the others are refused. */
 const APPLIES: Record<keyof PolicyFields, PolicyClass[]> = {
   rotationSeconds: ["unicast", "authentication", "kek", "broadcast"],
   maxInvocations: ["unicast", "authentication", "broadcast", "group"],
+  rekeyMode: ["group"],
   batchWindowSeconds: ["group"],
   graceSeconds: ["unicast", "authentication", "kek", "broadcast", "group"],
   sessionLifetimeSeconds: ["session"],
 };
 
-const LIMITS: Record<keyof PolicyFields, [number, number, string]> = {
+const LIMITS: Record<Exclude<keyof PolicyFields, "rekeyMode">, [number, number, string]> = {
   rotationSeconds: [60, 10 * 365 * DAY, "a rotation period is at least a minute"],
   maxInvocations: [1, MAX_INVOCATIONS, "a counter budget is 1 to 2^32 − 1 (the GCM invocation counter's size)"],
   batchWindowSeconds: [60, DAY, "a batch window is a minute to a day"],
@@ -44,11 +47,12 @@ const LIMITS: Record<keyof PolicyFields, [number, number, string]> = {
 };
 
 export function checkPolicy(keyClass: PolicyClass, fields: Partial<PolicyFields>): void {
-  for (const [name, value] of Object.entries(fields) as [keyof PolicyFields, number | null | undefined][]) {
+  for (const [name, value] of Object.entries(fields) as [keyof PolicyFields, number | string | null | undefined][]) {
     if (value === undefined || value === null) continue;
     if (!APPLIES[name].includes(keyClass)) throw new GridkeyError("bad_parameter", `${name} does not apply to ${keyClass} keys`);
+    if (name === "rekeyMode") continue; // its values are checked by the request schema
     const [min, max, rule] = LIMITS[name];
-    if (!Number.isInteger(value) || value < min || value > max) throw new GridkeyError("bad_parameter", rule);
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) throw new GridkeyError("bad_parameter", rule);
   }
 }
 
@@ -61,6 +65,7 @@ export async function setPolicy(db: Db, ctx: AuditContext, scope: PolicyScope, s
     keyClass,
     rotationSeconds: fields.rotationSeconds ?? null,
     maxInvocations: fields.maxInvocations ?? null,
+    rekeyMode: fields.rekeyMode ?? null,
     batchWindowSeconds: fields.batchWindowSeconds ?? null,
     graceSeconds: fields.graceSeconds ?? null,
     sessionLifetimeSeconds: fields.sessionLifetimeSeconds ?? null,
@@ -95,10 +100,10 @@ export async function effectivePolicy(db: Db, keyClass: PolicyClass, where: { re
     );
   const rank = { program: 0, region: 1, default: 2 } as const;
   rows.sort((a, b) => rank[a.scope] - rank[b.scope]);
-  const out = { ...BUILT_IN[keyClass] };
+  const out: Record<string, unknown> = { ...BUILT_IN[keyClass] };
   for (const field of Object.keys(out) as (keyof PolicyFields)[]) {
     const set = rows.find((r) => r[field] !== null);
     if (set) out[field] = set[field];
   }
-  return out;
+  return out as PolicyFields;
 }

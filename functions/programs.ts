@@ -79,7 +79,7 @@ export async function changeMembers(
   if (entries.length > 0) await commitAudited(db, { ...ctx, now }, entries, statements);
   // A suspended member is already out of the key graph: removing it only ends the registration.
   const inGraph = remove.filter((m) => !current.get(m));
-  return rpcValue(graph(env, id).change(add, inGraph, program.rekeyMode === "batched", ctx.requestId));
+  return rpcValue(graph(env, id).change(add, inGraph, (await rekeyModeOf(db, program)) === "batched", ctx.requestId));
 }
 
 /**
@@ -98,9 +98,14 @@ export async function setMembershipsSuspended(db: Db, env: Env, ctx: AuditContex
       db.update(programMembers).set({ suspended: suspended ? 1 : 0 }).where(and(eq(programMembers.programId, programId), eq(programMembers.meterId, meterId))),
     ]);
     const [join, leave] = suspended ? [[], [meterId]] : [[meterId], []];
-    await rpcValue(graph(env, programId).change(join, leave, rekeyMode === "batched", ctx.requestId));
+    await rpcValue(graph(env, programId).change(join, leave, (await rekeyModeOf(db, { id: programId, rekeyMode })) === "batched", ctx.requestId));
   }
   return rows.map((r) => r.programId);
+}
+
+/** The membership rekey mode in force: a group policy for the program or the default, else the program's own. */
+export async function rekeyModeOf(db: Db, program: Pick<ProgramRow, "id" | "rekeyMode">): Promise<RekeyMode> {
+  return (await effectivePolicy(db, "group", { program: program.id })).rekeyMode ?? program.rekeyMode;
 }
 
 /** Applies a batched program's queued changes now, as one bundle. */

@@ -59,9 +59,10 @@ async function acquireLease(db: Db, name: string, holder: string, now: number): 
 
 /** Batched programs whose oldest queued change has waited a whole window: one bundle each. */
 async function flushDuePrograms(db: Db, env: Env, ctx: AuditContext, now: number): Promise<number> {
-  const batched = await db.select().from(programs).where(and(eq(programs.state, "active"), eq(programs.rekeyMode, "batched"))).limit(STEP_LIMIT);
+  // Every program: a policy may have made an immediate one batched (or the reverse, leaving a queue to flush).
+  const active = await db.select().from(programs).where(eq(programs.state, "active")).limit(STEP_LIMIT);
   let flushed = 0;
-  for (const p of batched) {
+  for (const p of active) {
     const status = await programStatus(env, p.id);
     const { batchWindowSeconds } = await effectivePolicy(db, "group", { program: p.id });
     if (status.oldestPending !== null && now - status.oldestPending >= (batchWindowSeconds ?? 0) * 1000) {

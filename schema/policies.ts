@@ -21,6 +21,8 @@ export const policies = sqliteTable(
     keyClass: text("key_class", { enum: POLICY_CLASSES }).notNull(),
     rotationSeconds: integer("rotation_seconds"),
     maxInvocations: integer("max_invocations"),
+    /** Group keys only: rekey on each membership change, or batch changes over the window. */
+    rekeyMode: text("rekey_mode", { enum: ["immediate", "batched"] }),
     batchWindowSeconds: integer("batch_window_seconds"),
     graceSeconds: integer("grace_seconds"),
     sessionLifetimeSeconds: integer("session_lifetime_seconds"),

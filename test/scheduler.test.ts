@@ -165,3 +165,18 @@ describe("a backlog larger than one run", () => {
     expect(pending!.n).toBe(270);
   });
 });
+
+describe("the membership rekey mode as policy", () => {
+  it("turns an immediate program batched (and the cron flushes it per window) without touching the program", async () => {
+    const program = await createProgram(4, "immediate");
+    await call("PUT", "/v1/admin/policies", { json: { scope: "program", scopeId: program, keyClass: "group", rekeyMode: "batched", batchWindowSeconds: 60 } });
+    const m = await meterInput();
+    await call("POST", "/v1/admin/meters", { json: m });
+    const queued = await members(program, { add: [m.id] });
+    expect(queued.body).toMatchObject({ epoch: null, program: { pending: 1, epoch: 0 } });
+    await run(Date.now() + 2 * MIN);
+    expect((await call("GET", `/v1/admin/programs/${program}`)).body).toMatchObject({ pending: 0, epoch: 1, members: 1 });
+    const bad = await call("PUT", "/v1/admin/policies", { json: { scope: "default", keyClass: "unicast", rekeyMode: "batched" } });
+    expect([bad.status, bad.body.error.code]).toEqual([400, "bad_parameter"]);
+  });
+});

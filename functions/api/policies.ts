@@ -8,6 +8,7 @@ import { commonErrors, newApp, requireRole } from "./http";
 const Fields = {
   rotationSeconds: z.number().int().nullable().optional(),
   maxInvocations: z.number().int().nullable().optional(),
+  rekeyMode: z.enum(["immediate", "batched"]).nullable().optional().describe("group keys: overrides the program's own mode"),
   batchWindowSeconds: z.number().int().nullable().optional(),
   graceSeconds: z.number().int().nullable().optional(),
   sessionLifetimeSeconds: z.number().int().nullable().optional(),
@@ -20,6 +21,7 @@ const Policy = z
     keyClass: z.enum(POLICY_CLASSES),
     rotationSeconds: z.number().int().nullable(),
     maxInvocations: z.number().int().nullable(),
+    rekeyMode: z.enum(["immediate", "batched"]).nullable(),
     batchWindowSeconds: z.number().int().nullable(),
     graceSeconds: z.number().int().nullable(),
     sessionLifetimeSeconds: z.number().int().nullable(),
