@@ -16,6 +16,7 @@ import type { MeterRow } from "../functions/enrollment";
 import { GridkeyError, toGridkeyError, type ErrorCode } from "../functions/errors";
 import { meterCredential } from "../functions/meter-credentials";
 import { effectivePolicy } from "../functions/policies";
+import { type RpcResult, rpcResult } from "../functions/rpc";
 import { webCryptoSessionAead } from "../functions/session-aead";
 import { meters } from "../schema";
 import { eq } from "drizzle-orm";
@@ -77,8 +78,8 @@ export class Concentrator extends DurableObject<Env> {
   private readonly credentials = new Map<ConcentratorCurve, Promise<ConcentratorCredential>>();
 
   /** The region's credential, signed by central: meters fetch it once and cache it by kid. */
-  async credentialCwt(region: string, curve: ConcentratorCurve, requestId: string): Promise<Uint8Array> {
-    return (await this.ownCredential(region, curve, requestId)).cwt;
+  async credentialCwt(region: string, curve: ConcentratorCurve, requestId: string): Promise<RpcResult<Uint8Array>> {
+    return rpcResult(async () => (await this.ownCredential(region, curve, requestId)).cwt);
   }
 
   /** POST /.well-known/edhoc: message_1 (prefixed `true`) or message_3 (prefixed C_R). */

@@ -6,6 +6,7 @@ import { custodyFor } from "../functions/custody";
 import { database } from "../functions/db";
 import { GridkeyError, toGridkeyError } from "../functions/errors";
 import { auditEdgeRefusal } from "../functions/edge-refusals";
+import { rpcValue } from "../functions/rpc";
 import type { Context } from "hono";
 import { EDHOC_REQUEST_MEDIA_TYPE } from "../edhoc/transport";
 import { type EdgeReply, SESSION_MEDIA_TYPE } from "./concentrator";
@@ -31,7 +32,7 @@ edge.get("/v1/edge/credential", async (c) => {
   const region = regionOf(c.req.query("region"));
   const curve = c.req.query("curve") ?? "P-256";
   if (curve !== "P-256" && curve !== "P-384") throw new GridkeyError("bad_parameter", "curve is P-256 (EDHOC suite 2) or P-384 (suite 24)");
-  const cwt = await concentrator(c.env, region).credentialCwt(region, curve, c.get("requestId"));
+  const cwt = await rpcValue(concentrator(c.env, region).credentialCwt(region, curve, c.get("requestId")));
   return new Response(cwt.slice(), { headers: { "content-type": "application/cwt" } });
 });
 
