@@ -7,7 +7,7 @@ import type { Custody } from "./custody";
 import type { Db } from "./db";
 import type { MeterRow } from "./enrollment";
 import { GridkeyError } from "./errors";
-import { type KeyRow, keysOfOwner, openKey, sealNewKey } from "./key-store";
+import { type KeyRow, keysOfOwner, openKey, sealNextVersion } from "./key-store";
 import { serviceKey } from "./service-keys";
 
 export type DeliveredKey = { class: KeyClass; dlmsKeyId: number; keyId: string; version: number; state: string };
@@ -68,16 +68,7 @@ export async function rotateMeterKey(db: Db, custody: Custody, ctx: AuditContext
   if (!active) throw new GridkeyError("invalid_state", `the meter has no active ${keyClass}`);
   if (versions.some((k) => k.state === "new")) throw new GridkeyError("invalid_state", `a ${keyClass} change is already waiting for the meter`);
   const now = ctx.now ?? Date.now();
-  const next = await sealNewKey(custody, {
-    id: active.id,
-    version: Math.max(...versions.map((k) => k.version)) + 1,
-    ownerType: "meter",
-    ownerId: meter.id,
-    keyClass,
-    algorithm: active.algorithm,
-    state: "new",
-    now,
-  });
+  const next = await sealNextVersion(custody, active, { version: Math.max(...versions.map((k) => k.version)) + 1, state: "new", now });
   await commitAudited(db, ctx, { action: "meter.key.rotate", targetType: "key", targetId: active.id, details: { meterId: meter.id, class: keyClass, version: next.version } }, [
     db.insert(keys).values(next),
   ]);

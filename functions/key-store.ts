@@ -80,6 +80,16 @@ export async function sealNewKey(custody: Custody, spec: NewKey): Promise<KeyRow
   };
 }
 
+/** The next version of a key: same id, owner, class and algorithm; fresh (or given) material. */
+export function sealNextVersion(
+  custody: Custody,
+  current: KeyRow,
+  opts: { version?: number; state?: "new" | "active"; material?: Uint8Array; now: number },
+): Promise<KeyRow> {
+  const { id, ownerType, ownerId, keyClass, algorithm } = current;
+  return sealNewKey(custody, { id, ownerType, ownerId, keyClass, algorithm, version: opts.version ?? current.version + 1, state: opts.state, material: opts.material, now: opts.now });
+}
+
 /** The plaintext of one key version, for the duration of a call. */
 export async function openKey(custody: Custody, row: KeyRow): Promise<Uint8Array> {
   if (row.state === "destroyed" || row.wrapped === null) {

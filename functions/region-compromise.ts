@@ -4,7 +4,7 @@ import { type AuditContext, commitAudited } from "./audit-log";
 import { generateP256KeyPair, generateP384KeyPair } from "./crypto";
 import type { Custody } from "./custody";
 import type { Db } from "./db";
-import { sealNewKey } from "./key-store";
+import { sealNextVersion } from "./key-store";
 import { rotateProgramKey } from "./programs";
 
 /**
@@ -41,7 +41,7 @@ async function replaceKey(db: Db, custody: Custody, ctx: AuditContext, id: strin
   if (!current) return false;
   const now = ctx.now ?? Date.now();
   const material = generate ? await generate() : undefined;
-  const next = await sealNewKey(custody, { id, version: current.version + 1, ownerType: current.ownerType, ownerId: current.ownerId, keyClass: current.keyClass, algorithm: current.algorithm, material, now });
+  const next = await sealNextVersion(custody, current, { material, now });
   await commitAudited(db, ctx, { action: "key.replace", targetType: "key", targetId: id, details: { destroyed: current.version, active: next.version, reason: "compromise" } }, [
     db.update(keys).set({ state: "destroyed", wrapped: null, destroyedAt: now, rotatedAt: now }).where(and(eq(keys.id, id), eq(keys.version, current.version))),
     db.insert(keys).values(next),

@@ -5,7 +5,7 @@ import type { Custody } from "./custody";
 import type { Db } from "./db";
 import { acknowledgeKeys, rotateMeterKey } from "./key-delivery";
 import type { MeterRow } from "./enrollment";
-import { type KeyRow, sealNewKey } from "./key-store";
+import { type KeyRow, sealNextVersion } from "./key-store";
 import { rewrapChunk } from "./master-key-rotation";
 import { effectivePolicy } from "./policies";
 import { programStatus, rekeyNow } from "./programs";
@@ -150,7 +150,7 @@ async function rotateBroadcastKeys(db: Db, custody: Custody, ctx: AuditContext, 
       .where(and(eq(keys.keyClass, "gbek"), eq(keys.ownerId, region.id), eq(keys.state, "active"), lte(keys.createdAt, now - rotationSeconds * 1000)))
       .limit(STEP_LIMIT);
     for (const key of due) {
-      const next = await sealNewKey(custody, { id: key.id, version: key.version + 1, ownerType: key.ownerType, ownerId: key.ownerId, keyClass: "gbek", algorithm: key.algorithm, now });
+      const next = await sealNextVersion(custody, key, { now });
       await commitAudited(db, ctx, { action: "key.rotate", targetType: "key", targetId: key.id, details: { retired: key.version, active: next.version } }, [
         db.update(keys).set({ state: "retired", rotatedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "active"))),
         db.insert(keys).values(next),
