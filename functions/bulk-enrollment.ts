@@ -16,7 +16,7 @@ export type BulkResult = { enrolled: number };
  * Enrolls every meter of an NDJSON or CSV body, or none: a single bad line refuses the
  * whole request with a report naming each bad line (1-based, counting the CSV header).
  */
-export async function enrollBulk(db: Db, custody: Custody, ctx: AuditContext, format: BulkFormat, body: string): Promise<BulkResult> {
+export async function enrollBulk(db: Db, env: Env, custody: Custody, ctx: AuditContext, format: BulkFormat, body: string): Promise<BulkResult> {
   const lines = format === "csv" ? parseCsv(body) : parseNdjson(body);
   if (lines.length === 0) throw new GridkeyError("bulk_invalid", "the body holds no meters");
   if (lines.length > MAX_BULK_METERS) {
@@ -56,7 +56,7 @@ export async function enrollBulk(db: Db, custody: Custody, ctx: AuditContext, fo
       errors: errors.slice(0, MAX_REPORTED_ERRORS),
     });
   }
-  await commitEnrollment(db, ctx, prepared.map((p) => p.meter));
+  await commitEnrollment(db, env, ctx, prepared.map((p) => p.meter));
   return { enrolled: prepared.length };
 }
 

@@ -3,6 +3,7 @@ import { inArray, or } from "drizzle-orm";
 import { keys, meters, type KeyAlgorithm, type KeyClass } from "../schema";
 import { hexBytes, MeterId, Region } from "./api/http";
 import { type AuditContext, type AuditEntry, commitAudited } from "./audit-log";
+import { adjustRegionTrees } from "./region-tree";
 import { fromHex, parsePublicKey, toHex, unwrap } from "./crypto";
 import type { Custody } from "./custody";
 import { type Db, jsonList } from "./db";
@@ -156,7 +157,13 @@ export async function findCollisions(db: Db, prepared: PreparedMeter[]): Promise
 }
 
 /** Writes meters, their keys and one audit record per meter, all or nothing. */
-export async function commitEnrollment(db: Db, ctx: AuditContext, prepared: PreparedMeter[]): Promise<void> {
+/**
+ * Writes the meters, their keys and one audit record each in one transaction, then puts the
+ * meters in their regions' key trees. The registry is the truth: should the trees be
+ * unreachable, the meters are enrolled all the same and join them when first needed
+ * (region-tree.ts).
+ */
+export async function commitEnrollment(db: Db, env: Env, ctx: AuditContext, prepared: PreparedMeter[]): Promise<void> {
   const entries: AuditEntry[] = prepared.map(({ meter, keys: k }) => ({
     action: `${meter.kind}.enroll`,
     targetType: meter.kind,
@@ -167,4 +174,9 @@ export async function commitEnrollment(db: Db, ctx: AuditContext, prepared: Prep
     ...insertRows(meters, prepared.map((p) => p.meter)),
     ...insertRows(keys, prepared.flatMap((p) => p.keys)),
   ]);
+  try {
+    await adjustRegionTrees(db, env, ctx, { join: prepared.map((p) => p.meter) });
+  } catch (err) {
+    console.warn("region tree join deferred", ctx.requestId, String(err));
+  }
 }

@@ -1,29 +1,24 @@
-import { DurableObject } from "cloudflare:workers";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { eq, sql } from "drizzle-orm";
-import { meters } from "../schema";
-import { encodeCwt, es256ProtectedHeader, sigStructure } from "../wire/cwt";
 import { merkleRoot } from "../wire/merkle";
 import {
   encodeEntry,
   encodeHeader,
   encodeSnapshot,
   forwardInfo,
-  DR_AK_LABEL,
-  DR_COMMAND_SC,
   NODE_KEY_BYTES,
   type NodeRef,
   type RekeyEntry,
 } from "../wire/rekey";
-import { centralSigner } from "./central-signing";
-import { hmacSha256, randomBytes, sealGloCiphering, sha256, sign, utf8, wrap } from "./crypto";
+import { hmacSha256, randomBytes, utf8, wrap } from "./crypto";
 import { type Custody, custodyFor } from "./custody";
 import { database, type Db } from "./db";
 import { GridkeyError } from "./errors";
-import { activeKeysOfOwner, openKey } from "./key-store";
-import { type RpcResult, rpcResult } from "./rpc";
+import { GraphObject } from "./graph-object";
+import type { RpcResult } from "./rpc";
 import { ancestors, heightFor, type NodeId, nodeKey, planEpoch, ref } from "./lkh";
-import { memberView, packEntries, unpackEntries } from "./member-view";
+import { completeSubtreeCover, lowerBound } from "./subset-cover";
+import { memberView, onTreePath, packEntries, unpackEntries } from "./member-view";
+import { openMeterKek, publishBundle, sealDrCommand, signRekey } from "./rekey-bundles";
 
 /** Recent bundles kept for members one epoch behind; anyone further behind gets a snapshot. */
 const BUNDLES_KEPT = 16;
@@ -41,9 +36,7 @@ export type MemberUpdate = { kind: "current" } | { kind: "view"; view: Uint8Arra
  * Operations run one at a time (`serial`): an epoch's crypto is async, its writes are one
  * synchronous transaction.
  */
-export class KeyGraph extends DurableObject<Env> {
-  private readonly sql = this.ctx.storage.sql;
-  private queue: Promise<unknown> = Promise.resolve();
+export class KeyGraph extends GraphObject {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,11 +57,7 @@ export class KeyGraph extends DurableObject<Env> {
       if (existing && (existing !== program || Number(this.meta("degree")) !== degree)) {
         throw new GridkeyError("invalid_state", "this key graph belongs to another program");
       }
-      if (!existing) {
-        this.ctx.storage.transactionSync(() => {
-          for (const [k, v] of Object.entries({ program, degree, epoch: 0, height: 1, next_leaf: 0 })) this.setMeta(k, String(v));
-        });
-      }
+      if (!existing) this.initialise(program, degree);
       return this.statusNow();
     });
   }
@@ -92,6 +81,22 @@ export class KeyGraph extends DurableObject<Env> {
       }
       const epoch = await this.applyEpoch(join, leave, requestId);
       return { status: this.statusNow(), epoch };
+    });
+  }
+
+  /**
+   * A region tree's membership follows the registry (functions/region-tree.ts): joins of
+   * members and leaves of non-members are dropped, so a retry never doubles anything.
+   * Creates the graph on first use.
+   */
+  async adjust(name: string, degree: number, join: string[], leave: string[], requestId: string): Promise<RpcResult<EpochResult | undefined>> {
+    return this.serial(async () => {
+      if (!this.meta("program")) this.initialise(name, degree);
+      if (this.meta("program") !== name) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
+      const isMember = (m: string) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length > 0;
+      const j = [...new Set(join)].filter((m) => !isMember(m));
+      const l = [...new Set(leave)].filter((m) => isMember(m) && !j.includes(m));
+      return j.length + l.length > 0 ? this.applyEpoch(j, l, requestId) : undefined;
     });
   }
 
@@ -141,11 +146,35 @@ export class KeyGraph extends DurableObject<Env> {
       const invocationCounter = Number(this.meta("ic") ?? "0") + 1;
       if (invocationCounter > budget) throw new GridkeyError("invalid_state", "the group key's counter budget is used up: rotate the program's key");
       this.setMeta("ic", String(invocationCounter));
-      const ak = (await hmacSha256(root.key, utf8(DR_AK_LABEL))).slice(0, NODE_KEY_BYTES);
-      const systemTitle = (await sha256(utf8(program))).slice(0, 8);
-      const apdu = await sealGloCiphering({ systemTitle, securityControl: DR_COMMAND_SC, invocationCounter }, { ek: root.key, ak }, command);
+      const apdu = await sealDrCommand(program, root.key, invocationCounter, command);
       root.key.fill(0);
       return { apdu, epoch: Number(this.meta("epoch")), invocationCounter };
+    });
+  }
+
+  /**
+   * For a region's tree: wraps a cover-keyed program's new key under the complete-subtree
+   * cover of `meterIds` (functions/subset-cover.ts), so that exactly they can unwrap it.
+   * Meters not yet in the tree join it first (one epoch, no multicast wrap). The key crosses
+   * only this internal RPC, between two objects of the same worker.
+   */
+  async coverWrap(meterIds: string[], key: Uint8Array, requestId: string): Promise<RpcResult<{ degree: number; wraps: { level: number; index: number; version: number; wrapped: Uint8Array }[] }>> {
+    return this.serial(async () => {
+      if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
+      const missing = meterIds.filter((m) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length === 0);
+      if (missing.length > 0) await this.applyEpoch([...new Set(missing)], [], requestId);
+      const leaves = meterIds.map((m) => this.leafOf(m)).sort((a, b) => a - b);
+      const degree = Number(this.meta("degree"));
+      const occupied = (lo: number, hi: number) => this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members WHERE leaf BETWEEN ? AND ?", lo, hi).one().n;
+      const custody = await custodyFor(this.env);
+      const program = this.meta("program")!;
+      const wraps = [];
+      for (const n of completeSubtreeCover(leaves, degree, Number(this.meta("height")), occupied)) {
+        const under = await this.open(custody, program, n);
+        wraps.push({ ...ref(n, under.version), wrapped: await wrap(under.key, key) });
+        under.key.fill(0);
+      }
+      return { degree, wraps };
     });
   }
 
@@ -248,25 +277,15 @@ export class KeyGraph extends DurableObject<Env> {
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
     });
     for (const v of updated.values()) v.key.fill(0);
-    await this.publish(program, epoch, degree, signedHeader, packEntries(encoded));
+    await publishBundle(this.env, "tree", { program, epoch, degree, header: signedHeader, entries: packEntries(encoded) });
     const wraps = entries.filter((e) => e.kind === "wrap").length;
     return { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
   }
 
-  /**
-   * Pushes the epoch's bundle to the concentrators of the regions that hold members, which
-   * cache it and tell their subscribed meters. Best effort: a meter whose concentrator missed
-   * it asks the key graph itself.
-   */
-  private async publish(program: string, epoch: number, degree: number, header: Uint8Array, entries: Uint8Array): Promise<void> {
-    try {
-      const rows = await this.db().all<{ region: string }>(
-        sql`SELECT DISTINCT m.region AS region FROM program_members pm JOIN meters m ON m.id = pm.meter_id WHERE pm.program_id = ${program}`,
-      );
-      await Promise.all(rows.map(({ region }) => this.env.CONCENTRATOR.get(this.env.CONCENTRATOR.idFromName(region)).cacheBundle(program, epoch, degree, header, entries)));
-    } catch (err) {
-      console.warn("bundle push failed; meters will fetch from the key graph", program, epoch, String(err));
-    }
+  private initialise(program: string, degree: number): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const [k, v] of Object.entries({ program, degree, epoch: 0, height: 1, next_leaf: 0 })) this.setMeta(k, String(v));
+    });
   }
 
   private checkChange(join: string[], leave: string[]): void {
@@ -322,7 +341,7 @@ export class KeyGraph extends DurableObject<Env> {
   }
 
   private viewOf(bundle: { header: ArrayBuffer; entries: ArrayBuffer }, leaf: number): Uint8Array {
-    return memberView(new Uint8Array(bundle.header), unpackEntries(new Uint8Array(bundle.entries)), leaf, Number(this.meta("degree")));
+    return memberView(new Uint8Array(bundle.header), unpackEntries(new Uint8Array(bundle.entries)), onTreePath(leaf, Number(this.meta("degree"))));
   }
 
   private async snapshot(meterId: string, leaf: number, requestId: string): Promise<Uint8Array> {
@@ -331,7 +350,7 @@ export class KeyGraph extends DurableObject<Env> {
     const program = this.meta("program")!;
     const degree = Number(this.meta("degree"));
     const height = Number(this.meta("height"));
-    const kek = await meterKek(db, custody, meterId);
+    const kek = await openMeterKek(db, custody, meterId);
     const leafNode = { level: 0, index: leaf };
     const leafKey = await this.open(custody, program, leafNode);
     const path: { node: NodeRef; wrapped: Uint8Array }[] = [];
@@ -344,67 +363,19 @@ export class KeyGraph extends DurableObject<Env> {
     return this.signed(body, requestId);
   }
 
-  /** Central signs (COSE_Sign1, ES256) so no concentrator, gateway or member can forge a rekey. */
   private async signed(payload: Uint8Array, requestId: string): Promise<Uint8Array> {
-    const signer = await centralSigner(this.db(), await custodyFor(this.env), requestId);
-    const protectedHeader = es256ProtectedHeader();
-    const signature = await sign("P-256", signer.privateKey, sigStructure(protectedHeader, payload));
-    return encodeCwt({ protectedHeader, signerKid: signer.kid, payload, signature });
-  }
-
-  private statusNow(): GraphStatus {
-    const count = (t: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
-    return {
-      program: this.meta("program") ?? "",
-      degree: Number(this.meta("degree") ?? 0),
-      epoch: Number(this.meta("epoch") ?? 0),
-      height: Number(this.meta("height") ?? 0),
-      members: count("members"),
-      pending: count("pending"),
-      oldestPending: this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM pending").one().at,
-    };
-  }
-
-  private meta(k: string): string | undefined {
-    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v;
-  }
-
-  private setMeta(k: string, v: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", k, v);
+    return signRekey(this.env, await custodyFor(this.env), payload, requestId);
   }
 
   private db(): Db {
     return database(this.env.DB);
   }
 
-  /** One operation at a time; refusals travel back as values (functions/rpc.ts). */
-  private serial<T>(op: () => Promise<T>): Promise<RpcResult<T>> {
-    const run = this.queue.then(op, op);
-    this.queue = run.catch(() => undefined);
-    return rpcResult(() => run);
+  private statusNow(): GraphStatus {
+    return this.statusOf(Number(this.meta("degree") ?? 0), Number(this.meta("height") ?? 0));
   }
 }
 
 function nodeAad(program: string, node: string, version: number): Uint8Array {
   return utf8(`gridkey/graph/v1|${program}|${node}|${version}`);
-}
-
-async function meterKek(db: Db, custody: Custody, meterId: string): Promise<Uint8Array> {
-  const [meter] = await db.select().from(meters).where(eq(meters.id, meterId));
-  if (!meter || meter.state !== "active") throw new GridkeyError("invalid_state", "the meter is not active");
-  const kek = (await activeKeysOfOwner(db, "meter", meterId)).find((k) => k.keyClass === "kek");
-  if (!kek) throw new GridkeyError("invalid_state", "the meter has no active KEK");
-  return openKey(custody, kek);
-}
-
-/** First index in sorted `xs` whose value is at least `x`. */
-function lowerBound(xs: number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -1,5 +1,8 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { meters, programMembers, programs, type RekeyMode } from "../schema";
+import type { CoverJoin } from "./cover-graph";
+import type { Keying } from "./rekey-bundles";
+import { REGION_TREE_DEGREE } from "./region-tree";
 import { type AuditContext, type AuditEntry, commitAudited } from "./audit-log";
 import { randomBytes, toHex } from "./crypto";
 import { type Db, jsonList, type Statement } from "./db";
@@ -12,14 +15,42 @@ import type { EpochResult, GraphStatus } from "./key-graph";
 export type ProgramRow = typeof programs.$inferSelect;
 export const MAX_MEMBERSHIP_CHANGES = 10_000;
 
-function graph(env: Env, id: string) {
-  return env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(id));
+type GraphRef = Pick<ProgramRow, "id" | "keying" | "degree">;
+
+/**
+ * The program's key graph, whichever way it is keyed: a tree of its own (KeyGraph) or a cover
+ * over its members' region trees (CoverGraph). Joins name the meter's region; a tree ignores it.
+ */
+function graph(env: Env, p: GraphRef) {
+  if (p.keying === "cover") {
+    const g = env.COVER_GRAPH.get(env.COVER_GRAPH.idFromName(p.id));
+    return {
+      init: () => g.init(p.id),
+      status: () => g.status(),
+      change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join, leave, batched, requestId),
+      flush: (requestId: string) => g.flush(requestId),
+      sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
+      rotate: (requestId: string) => g.rotate(requestId),
+      destroy: () => g.destroy(),
+    };
+  }
+  const g = env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(p.id));
+  return {
+    init: () => g.init(p.id, p.degree),
+    status: () => g.status(),
+    change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join.map((j) => j.id), leave, batched, requestId),
+    flush: (requestId: string) => g.flush(requestId),
+    sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
+    rotate: (requestId: string) => g.rotate(requestId),
+    destroy: () => g.destroy(),
+  };
 }
 
-export async function createProgram(db: Db, env: Env, ctx: AuditContext, spec: { name: string; degree: number; rekeyMode: RekeyMode }): Promise<{ row: ProgramRow; status: GraphStatus }> {
-  const row: ProgramRow = { id: `prg_${toHex(randomBytes(8))}`, ...spec, state: "active", createdAt: ctx.now ?? Date.now(), createdBy: ctx.actor.id };
+export async function createProgram(db: Db, env: Env, ctx: AuditContext, spec: { name: string; degree: number; rekeyMode: RekeyMode; keying: Keying }): Promise<{ row: ProgramRow; status: GraphStatus }> {
+  // A cover-keyed program has no tree of its own: it uses its members' region trees.
+  const row: ProgramRow = { id: `prg_${toHex(randomBytes(8))}`, ...spec, degree: spec.keying === "cover" ? REGION_TREE_DEGREE : spec.degree, state: "active", createdAt: ctx.now ?? Date.now(), createdBy: ctx.actor.id };
   await commitAudited(db, ctx, { action: "program.create", targetType: "program", targetId: row.id, details: spec }, [db.insert(programs).values(row)]);
-  return { row, status: await rpcValue(graph(env, row.id).init(row.id, row.degree)) };
+  return { row, status: await rpcValue(graph(env, row).init()) };
 }
 
 export async function getProgram(db: Db, id: string): Promise<ProgramRow> {
@@ -32,18 +63,18 @@ export async function listPrograms(db: Db): Promise<ProgramRow[]> {
   return db.select().from(programs).where(eq(programs.state, "active")).orderBy(asc(programs.id));
 }
 
-export function programStatus(env: Env, id: string): Promise<GraphStatus> {
-  return rpcValue(graph(env, id).status());
+export function programStatus(env: Env, program: GraphRef): Promise<GraphStatus> {
+  return rpcValue(graph(env, program).status());
 }
 
 /** Deletes a program: its graph's keys are erased; the registry keeps the record, marked deleted. */
 export async function deleteProgram(db: Db, env: Env, ctx: AuditContext, id: string): Promise<void> {
-  await getProgram(db, id);
+  const program = await getProgram(db, id);
   await commitAudited(db, ctx, { action: "program.delete", targetType: "program", targetId: id }, [
     db.update(programs).set({ state: "deleted" }).where(eq(programs.id, id)),
     db.delete(programMembers).where(eq(programMembers.programId, id)),
   ]);
-  await rpcValue(graph(env, id).destroy());
+  await rpcValue(graph(env, program).destroy());
 }
 
 /**
@@ -63,7 +94,7 @@ export async function changeMembers(
   if (change.add.length + change.remove.length > MAX_MEMBERSHIP_CHANGES) {
     throw new GridkeyError("bad_parameter", `at most ${MAX_MEMBERSHIP_CHANGES} membership changes per call`);
   }
-  await checkEligible(db, change.add);
+  const regions = await checkEligible(db, change.add);
   const current = await membersAmong(db, id, [...change.add, ...change.remove]);
   const add = change.add.filter((m) => !current.has(m));
   const remove = change.remove.filter((m) => current.has(m));
@@ -79,7 +110,8 @@ export async function changeMembers(
   if (entries.length > 0) await commitAudited(db, { ...ctx, now }, entries, statements);
   // A suspended member is already out of the key graph: removing it only ends the registration.
   const inGraph = remove.filter((m) => !current.get(m));
-  return rpcValue(graph(env, id).change(add, inGraph, (await rekeyModeOf(db, program)) === "batched", ctx.requestId));
+  const join = add.map((m) => ({ id: m, region: regions.get(m)! }));
+  return rpcValue(graph(env, program).change(join, inGraph, (await rekeyModeOf(db, program)) === "batched", ctx.requestId));
 }
 
 /**
@@ -89,16 +121,17 @@ export async function changeMembers(
  */
 export async function setMembershipsSuspended(db: Db, env: Env, ctx: AuditContext, meterId: string, suspended: boolean): Promise<string[]> {
   const rows = await db
-    .select({ programId: programMembers.programId, rekeyMode: programs.rekeyMode })
+    .select({ programId: programMembers.programId, rekeyMode: programs.rekeyMode, keying: programs.keying, degree: programs.degree, region: meters.region })
     .from(programMembers)
     .innerJoin(programs, eq(programs.id, programMembers.programId))
+    .innerJoin(meters, eq(meters.id, programMembers.meterId))
     .where(and(eq(programMembers.meterId, meterId), eq(programMembers.suspended, suspended ? 0 : 1), eq(programs.state, "active")));
-  for (const { programId, rekeyMode } of rows) {
+  for (const { programId, rekeyMode, keying, degree, region } of rows) {
     await commitAudited(db, ctx, { action: suspended ? "program.member.suspend" : "program.member.resume", targetType: "program", targetId: programId, details: { meterId } }, [
       db.update(programMembers).set({ suspended: suspended ? 1 : 0 }).where(and(eq(programMembers.programId, programId), eq(programMembers.meterId, meterId))),
     ]);
-    const [join, leave] = suspended ? [[], [meterId]] : [[meterId], []];
-    await rpcValue(graph(env, programId).change(join, leave, (await rekeyModeOf(db, { id: programId, rekeyMode })) === "batched", ctx.requestId));
+    const [join, leave] = suspended ? [[], [meterId]] : [[{ id: meterId, region }], []];
+    await rpcValue(graph(env, { id: programId, keying, degree }).change(join, leave, (await rekeyModeOf(db, { id: programId, rekeyMode })) === "batched", ctx.requestId));
   }
   return rows.map((r) => r.programId);
 }
@@ -110,18 +143,20 @@ export async function rekeyModeOf(db: Db, program: Pick<ProgramRow, "id" | "reke
 
 /** Applies a batched program's queued changes now, as one bundle. */
 export async function rekeyNow(db: Db, env: Env, ctx: AuditContext, id: string) {
-  await getProgram(db, id);
-  const epoch = await rpcValue(graph(env, id).flush(ctx.requestId));
+  const program = await getProgram(db, id);
+  const epoch = await rpcValue(graph(env, program).flush(ctx.requestId));
   if (epoch) await commitAudited(db, ctx, { action: "program.rekey", targetType: "program", targetId: id, details: { ...epoch } });
-  return { epoch: epoch ?? null, status: await programStatus(env, id) };
+  return { epoch: epoch ?? null, status: await programStatus(env, program) };
 }
 
-async function checkEligible(db: Db, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const found = await db.select({ id: meters.id, kind: meters.kind, state: meters.state }).from(meters).where(inArray(meters.id, jsonList(ids)));
-  const ok = new Set(found.filter((m) => m.kind === "meter" && m.state === "active").map((m) => m.id));
+/** Each id must be an active meter (not a gateway); answers their regions. */
+async function checkEligible(db: Db, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const found = await db.select({ id: meters.id, kind: meters.kind, state: meters.state, region: meters.region }).from(meters).where(inArray(meters.id, jsonList(ids)));
+  const ok = new Map(found.filter((m) => m.kind === "meter" && m.state === "active").map((m) => [m.id, m.region]));
   const bad = ids.filter((m) => !ok.has(m));
   if (bad.length > 0) throw new GridkeyError("meter_not_found", `not active enrolled meters: ${bad.slice(0, 10).join(", ")}${bad.length > 10 ? ", ..." : ""}`);
+  return ok;
 }
 
 /** Registered members among `ids`, each mapped to whether it is suspended. */
@@ -139,6 +174,7 @@ export function programView(row: ProgramRow, status: GraphStatus) {
     id: row.id,
     name: row.name,
     degree: row.degree,
+    keying: row.keying,
     rekeyMode: row.rekeyMode,
     createdAt: new Date(row.createdAt).toISOString(),
     members: status.members,
@@ -156,9 +192,9 @@ export const BUDGET_ROTATION_SHARE = 0.9;
  * group key's counter budget (policy) is never exceeded: past 90 % of it the key is rotated.
  */
 export async function sealProgramCommand(db: Db, env: Env, ctx: AuditContext, id: string, command: Uint8Array) {
-  await getProgram(db, id);
+  const program = await getProgram(db, id);
   const budget = (await effectivePolicy(db, "group", { program: id })).maxInvocations ?? MAX_INVOCATIONS;
-  const sealed = await rpcValue(graph(env, id).sealCommand(command, budget));
+  const sealed = await rpcValue(graph(env, program).sealCommand(command, budget));
   await commitAudited(db, ctx, { action: "program.command.seal", targetType: "program", targetId: id, details: { epoch: sealed.epoch, invocationCounter: sealed.invocationCounter, bytes: command.length } });
   if (sealed.invocationCounter >= budget * BUDGET_ROTATION_SHARE) await rotateProgramKey(db, env, ctx, id, "counter budget");
   return sealed;
@@ -166,7 +202,7 @@ export async function sealProgramCommand(db: Db, env: Env, ctx: AuditContext, id
 
 /** A new group key for a program without a membership change. Audited. */
 export async function rotateProgramKey(db: Db, env: Env, ctx: AuditContext, id: string, reason: string): Promise<EpochResult> {
-  const epoch = await rpcValue(graph(env, id).rotate(ctx.requestId));
+  const epoch = await rpcValue(graph(env, await getProgram(db, id)).rotate(ctx.requestId));
   await commitAudited(db, ctx, { action: "program.rotate", targetType: "program", targetId: id, details: { reason, ...epoch } });
   return epoch;
 }

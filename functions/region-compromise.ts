@@ -5,13 +5,16 @@ import { generateP256KeyPair, generateP384KeyPair } from "./crypto";
 import type { Custody } from "./custody";
 import type { Db } from "./db";
 import { sealNextVersion } from "./key-store";
+import { GridkeyError } from "./errors";
 import { rotateProgramKey } from "./programs";
+import { regionTree } from "./region-tree";
 
 /**
  * A concentrator or region presumed compromised, handled in one call (DESIGN.md §5): its
  * sessions and caches are dropped, its credentials and the region's broadcast keys are
  * replaced (the old versions destroyed, not merely retired: they may be in other hands),
- * and every DR program with members in the region gets a new group key. Meters run EDHOC
+ * every DR program with members in the region gets a new group key, and so does the
+ * region's key tree. Meters run EDHOC
  * again, meet the new credential, and fetch their new keys.
  */
 export async function compromiseRegion(db: Db, env: Env, custody: Custody, ctx: AuditContext, region: string) {
@@ -30,6 +33,9 @@ export async function compromiseRegion(db: Db, env: Env, custody: Custody, ctx: 
     sql`SELECT DISTINCT pm.program_id AS program_id FROM program_members pm JOIN meters m ON m.id = pm.meter_id JOIN programs p ON p.id = pm.program_id WHERE m.region = ${region} AND p.state = 'active'`,
   );
   for (const { program_id } of rows) await rotateProgramKey(db, env, ctx, program_id, `region ${region} compromised`);
+  const tree = await regionTree(env, region).rotate(ctx.requestId);
+  if (tree.ok) replaced.push(`region:${region}`);
+  else if (tree.code !== "invalid_state") throw new GridkeyError(tree.code, tree.message); // invalid_state: the region has no tree yet
   const report = { sessionsDropped: sessions, keysReplaced: replaced, programsRekeyed: rows.map((r) => r.program_id) };
   await commitAudited(db, ctx, { action: "region.compromise", targetType: "region", targetId: region, details: report });
   return report;

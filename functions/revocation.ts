@@ -4,22 +4,32 @@ import type { AuditContext } from "./audit-log";
 import type { Db } from "./db";
 import type { MeterRow } from "./enrollment";
 import { changeMembers, setMembershipsSuspended } from "./programs";
+import { adjustRegionTrees } from "./region-tree";
 
 /**
  * What a meter's change of state sets off beyond the registry: a meter that is no longer
  * active loses its sessions at its concentrator at once and leaves the key graph of every
  * DR program it is in (one rekey each, or queued for the next flush of a batched program),
- * so the group keys it held stop being current. Suspension keeps the registrations and a
- * resume rejoins them; revocation ends them.
+ * so the group keys it held stop being current, and then its region's key tree (a new
+ * broadcast group key). Suspension keeps the registrations and a resume rejoins them all;
+ * revocation ends them.
  */
 export async function enforceMeterState(db: Db, env: Env, ctx: AuditContext, meter: MeterRow): Promise<{ programsLeft: string[] }> {
   if (meter.state === "active") {
+    await adjustRegionTrees(db, env, ctx, { join: [meter] });
     await setMembershipsSuspended(db, env, ctx, meter.id, false);
     return { programsLeft: [] };
   }
   await env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(meter.region)).dropMeter(meter.id);
-  if (meter.state === "suspended") return { programsLeft: await setMembershipsSuspended(db, env, ctx, meter.id, true) };
-  const rows = await db.select({ programId: programMembers.programId }).from(programMembers).where(eq(programMembers.meterId, meter.id));
-  for (const { programId } of rows) await changeMembers(db, env, ctx, programId, { add: [], remove: [meter.id] });
-  return { programsLeft: rows.map((r) => r.programId) };
+  let programsLeft: string[];
+  if (meter.state === "suspended") programsLeft = await setMembershipsSuspended(db, env, ctx, meter.id, true);
+  else {
+    const rows = await db.select({ programId: programMembers.programId }).from(programMembers).where(eq(programMembers.meterId, meter.id));
+    for (const { programId } of rows) await changeMembers(db, env, ctx, programId, { add: [], remove: [meter.id] });
+    programsLeft = rows.map((r) => r.programId);
+  }
+  // After the programs: a cover-keyed program's new key must be wrapped while the meter's
+  // leaf is still occupied, so no cover subtree includes it.
+  await adjustRegionTrees(db, env, ctx, { leave: [meter] });
+  return { programsLeft };
 }

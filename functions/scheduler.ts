@@ -63,7 +63,7 @@ async function flushDuePrograms(db: Db, env: Env, ctx: AuditContext, now: number
   const active = await db.select().from(programs).where(eq(programs.state, "active")).limit(STEP_LIMIT);
   let flushed = 0;
   for (const p of active) {
-    const status = await programStatus(env, p.id);
+    const status = await programStatus(env, p);
     const { batchWindowSeconds } = await effectivePolicy(db, "group", { program: p.id });
     if (status.oldestPending !== null && now - status.oldestPending >= (batchWindowSeconds ?? 0) * 1000) {
       await rekeyNow(db, env, ctx, p.id);

@@ -2,16 +2,20 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
 
 export const REKEY_MODES = ["immediate", "batched"] as const;
 export type RekeyMode = (typeof REKEY_MODES)[number];
+/** How a program is keyed: a tree of its own, or a cover over its members' region trees (docs/groups.md §7). */
+export const KEYINGS = ["tree", "cover"] as const;
 
 /**
- * Demand-response programs. Each is a key graph (one KeyGraph Durable Object, named by the
- * program id) whose root is the program's group key; this table is the registry.
+ * Demand-response programs. Each is a key graph (one Durable Object named by the program id:
+ * a KeyGraph for a tree-keyed program, a CoverGraph for a cover-keyed one) that holds the
+ * program's group key; this table is the registry.
  */
 export const programs = sqliteTable("programs", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
-  /** Tree degree d: each node has at most d children. */
+  /** Tree degree d: each node has at most d children (a cover-keyed program uses its region trees'). */
   degree: integer("degree").notNull(),
+  keying: text("keying", { enum: KEYINGS }).notNull().default("tree"),
   /** Membership changes rekey at once, or wait for the next flush (rekey now, or the cron). */
   rekeyMode: text("rekey_mode", { enum: REKEY_MODES }).notNull(),
   state: text("state", { enum: ["active", "deleted"] }).notNull(),

@@ -90,7 +90,7 @@ export class MeterClient {
     this.cache = sharedCache(options.credentialCache, options.trustAnchor);
     this.counters = options.invocationCounters ?? memoryCounters();
     this.http = new EdgeHttp(options.baseUrl, this.region, options.fetch);
-    this.groups = new GroupKeys(this.cache.trustAnchor, () => this.keks);
+    this.groups = new GroupKeys(this.cache.trustAnchor, () => this.keks, this.region);
   }
 
   /** The meter's own CCS (CRED_I): what the server builds from the enrolled public key. */
@@ -180,31 +180,54 @@ export class MeterClient {
    * Brings this meter's keys for a DR program up to date: nothing if current, the one epoch
    * it missed (its path only, proven against the signed bundle header), or a signed snapshot
    * of its path when it is new or further behind. Resolves to the program's group key.
+   * A cover-keyed program's key comes wrapped under the meter's region tree, which is brought
+   * up to date first when the view needs a newer region key. `region:<region>` names the
+   * region's own tree (its root is the region's broadcast group key).
    */
   async rekey(program: string): Promise<{ epoch: number; key: Uint8Array }> {
     const name = requireText(program, "program", "bad_parameter");
     if (this.keks.length === 0) throw new SdkError("no_kek", "this client has no KEK (a gateway never receives keys)");
     return this.serial(async () => {
-      const leaf = this.groups.leafOf(name);
-      const result = await this.call("rekey", { program: name, epoch: this.groups.epochOf(name), ...(leaf === undefined ? {} : { leaf }) });
-      try {
-        this.groups.apply(name, rekeyUpdate(result));
-      } catch (err) {
-        // A view that does not bring the group key (an entry withheld, or we are no longer a
-        // member): start over from a signed snapshot, which the key graph itself answers.
-        if (!(err instanceof SdkError) || !["rekey_incomplete", "rekey_out_of_order"].includes(err.code)) throw err;
-        this.groups.forget(name);
-        this.groups.apply(name, rekeyUpdate(await this.call("rekey", { program: name, epoch: 0 })));
-      }
+      await this.rekeyOne(name);
       const key = this.groups.groupKey(name);
       if (!key) throw new SdkError("rekey_incomplete", "no group key after the update");
       return key;
     });
   }
 
+  private async rekeyOne(name: string): Promise<void> {
+    const leaf = this.groups.leafOf(name);
+    const update = rekeyUpdate(await this.call("rekey", { program: name, epoch: this.groups.epochOf(name), ...(leaf === undefined ? {} : { leaf }) }));
+    try {
+      this.groups.apply(name, update);
+      return;
+    } catch (err) {
+      if (!(err instanceof SdkError) || !["rekey_incomplete", "rekey_out_of_order"].includes(err.code)) throw err;
+    }
+    const region = this.groups.regionTree;
+    if (this.groups.isCover(name) && region !== undefined && name !== region) {
+      await this.rekeyOne(region);
+      try {
+        this.groups.apply(name, update);
+        return;
+      } catch (err) {
+        if (!(err instanceof SdkError) || !["rekey_incomplete", "rekey_out_of_order"].includes(err.code)) throw err;
+      }
+    }
+    // A view that does not bring the group key (an entry withheld, or we are no longer a
+    // member): start over from a signed snapshot, which the key graph itself answers.
+    this.groups.forget(name);
+    this.groups.apply(name, rekeyUpdate(await this.call("rekey", { program: name, epoch: 0 })));
+  }
+
   /** Opens a DR command multicast under a program's group key (see GroupKeys.openCommand). */
   openCommand(program: string, apdu: Uint8Array): Uint8Array {
     return this.groups.openCommand(program, apdu);
+  }
+
+  /** How many group keys this meter stores, over its region tree and all its programs (docs/groups.md §7). */
+  storedGroupKeyCount(): number {
+    return this.groups.storedKeyCount();
   }
 
   /** The group key held for a DR program, if any (after `rekey`). */

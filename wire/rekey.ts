@@ -1,4 +1,5 @@
-import { CborMap, decode, encode, type CborValue } from "../edhoc/cbor";
+import { CborMap, encode, type CborValue } from "../edhoc/cbor";
+import { decodeItem, isUint } from "./cbor-item";
 import { concatBytes, WireError } from "./axdr";
 import { checkProofShape } from "./merkle";
 
@@ -32,7 +33,7 @@ export function encodeEntry(e: RekeyEntry): Uint8Array {
 }
 
 export function decodeEntry(bytes: Uint8Array): RekeyEntry {
-  const v = decodeSafe(bytes);
+  const v = decodeItem(bytes);
   if (Array.isArray(v) && v[0] === 0 && v.length === 5 && v.slice(1).every(isUint)) {
     return { kind: "forward", level: v[1] as number, index: v[2] as number, from: v[3] as number, version: v[4] as number };
   }
@@ -48,7 +49,7 @@ export function encodeHeader(h: BundleHeader): Uint8Array {
 }
 
 export function decodeHeader(bytes: Uint8Array): BundleHeader {
-  const v = decodeSafe(bytes);
+  const v = decodeItem(bytes);
   if (!Array.isArray(v) || v.length !== 7 || v[0] !== BUNDLE_TAG || typeof v[1] !== "string" || !v.slice(2, 6).every(isUint) || !(v[6] instanceof Uint8Array) || v[6].length !== 32) {
     throw new WireError("bad_frame", "not a gridkey rekey bundle header");
   }
@@ -99,7 +100,7 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
 }
 
 export function decodeSnapshot(bytes: Uint8Array): Snapshot {
-  const v = decodeSafe(bytes);
+  const v = decodeItem(bytes);
   if (!Array.isArray(v) || v.length !== 8 || v[0] !== SNAPSHOT_TAG || typeof v[1] !== "string" || !v.slice(2, 5).every(isUint) || !(v[6] instanceof Uint8Array) || !Array.isArray(v[7])) {
     throw new WireError("bad_frame", "not a gridkey path snapshot");
   }
@@ -134,18 +135,6 @@ export function parentOf(node: { level: number; index: number }, degree: number)
 function nodeRef(v: CborValue): NodeRef {
   if (!Array.isArray(v) || v.length !== 3 || !v.every(isUint)) throw new WireError("bad_frame", "a node is [level, index, version]");
   return { level: v[0] as number, index: v[1] as number, version: v[2] as number };
-}
-
-function isUint(v: unknown): boolean {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-}
-
-function decodeSafe(bytes: Uint8Array): CborValue {
-  try {
-    return decode(bytes);
-  } catch {
-    throw new WireError("bad_frame", "not one CBOR data item");
-  }
 }
 
 /**

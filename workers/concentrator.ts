@@ -31,6 +31,7 @@ import {
   type SessionResponse,
 } from "../wire/session-record";
 import { runOperation } from "./session-operations";
+import type { Keying } from "../functions/rekey-bundles";
 
 /** What the edge sends back to the meter: the bytes and how to label them. */
 export type EdgeReply = { status: number; contentType: string; body: Uint8Array; errorCode?: ErrorCode };
@@ -62,7 +63,8 @@ type StoredSession = {
 type LiveSession = StoredSession & { connectionId: Uint8Array; keys: SessionKeys };
 
 /** The newest rekey bundle of a program, as the key graph pushed it (all of it public). */
-export type CachedBundle = { epoch: number; degree: number; header: Uint8Array; entries: Uint8Array };
+/** `degree`: of the program's tree, or of the region trees for a cover-keyed program. */
+export type CachedBundle = { epoch: number; degree: number; header: Uint8Array; entries: Uint8Array; keying?: Keying };
 
 /**
  * A region's concentrator (DESIGN.md §2): terminates EDHOC meter sessions, enforces their
@@ -107,10 +109,10 @@ export class Concentrator extends DurableObject<Env> {
    * newest only) to answer members one epoch behind without asking the graph, and announced
    * to the meters subscribed over WebSocket, who then fetch their part through their session.
    */
-  async cacheBundle(program: string, epoch: number, degree: number, header: Uint8Array, entries: Uint8Array): Promise<void> {
+  async cacheBundle(program: string, epoch: number, degree: number, header: Uint8Array, entries: Uint8Array, keying: Keying): Promise<void> {
     const cached = await this.cachedBundle(program);
     if (cached && cached.epoch >= epoch) return;
-    const bundle: CachedBundle = { epoch, degree, header, entries };
+    const bundle: CachedBundle = { epoch, degree, header, entries, keying };
     this.bundles.set(program, bundle);
     await this.ctx.storage.put(`b:${program}`, bundle);
     const note = JSON.stringify({ program, epoch });
@@ -135,8 +137,8 @@ export class Concentrator extends DurableObject<Env> {
   /** GET /v1/edge/subscribe: a hibernatable WebSocket tagged with the programs to hear about. */
   override async fetch(request: Request): Promise<Response> {
     const programs = (new URL(request.url).searchParams.get("programs") ?? "").split(",").filter(Boolean);
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || programs.length === 0 || programs.length > 10 || programs.some((p) => !/^[A-Za-z0-9_-]{1,64}$/.test(p))) {
-      return Response.json({ error: { code: "bad_parameter", message: "upgrade to a WebSocket with ?programs=<1 to 10 program ids>" } }, { status: 400 });
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || programs.length === 0 || programs.length > 10 || programs.some((p) => !/^(region:)?[A-Za-z0-9_-]{1,64}$/.test(p))) {
+      return Response.json({ error: { code: "bad_parameter", message: "upgrade to a WebSocket with ?programs=<1 to 10 program ids, or region:<region> for the region's tree>" } }, { status: 400 });
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, programs);

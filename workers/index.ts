@@ -4,6 +4,7 @@ import { runScheduled } from "../functions/scheduler";
 import { app } from "./app";
 
 export { Concentrator } from "./concentrator";
+export { CoverGraph } from "../functions/cover-graph";
 export { KeyGraph } from "../functions/key-graph";
 
 export default {

@@ -5,7 +5,10 @@ import type { Db } from "../functions/db";
 import type { MeterRow } from "../functions/enrollment";
 import { GridkeyError } from "../functions/errors";
 import { rpcValue } from "../functions/rpc";
-import { memberView, unpackEntries } from "../functions/member-view";
+import type { MemberUpdate } from "../functions/key-graph";
+import { memberView, onRegionPath, onTreePath, unpackEntries } from "../functions/member-view";
+import { REGION_GRAPH_PREFIX, regionGraphName } from "../functions/rekey-bundles";
+import { adjustRegionTrees, regionTree } from "../functions/region-tree";
 import type { CachedBundle } from "./concentrator";
 import { acknowledgeKeys, keyDelivery, rotateMeterKey } from "../functions/key-delivery";
 import { effectivePolicy, MAX_INVOCATIONS } from "../functions/policies";
@@ -13,8 +16,8 @@ import { BUDGET_ROTATION_SHARE } from "../functions/programs";
 import { openReading, storeReading } from "../functions/readings";
 import { toHex } from "../functions/crypto";
 import { decodeGloCiphering, isAuthenticated } from "../wire/glo-ciphering";
-import { meters } from "../schema";
-import { eq } from "drizzle-orm";
+import { meters, programs } from "../schema";
+import { and, eq } from "drizzle-orm";
 import type { SessionRequest } from "../wire/session-record";
 
 export type OperationContext = {
@@ -65,20 +68,40 @@ async function groupRekey(ctx: OperationContext, args: CborMap): Promise<CborMap
   const program = args.get("program");
   const epoch = args.get("epoch");
   const leaf = args.get("leaf");
-  if (typeof program !== "string" || program.length > 64 || !isUint(epoch) || (leaf !== undefined && !isUint(leaf))) {
+  if (typeof program !== "string" || program.length > 80 || !isUint(epoch) || (leaf !== undefined && !isUint(leaf))) {
     throw new GridkeyError("bad_parameter", "rekey takes {program: text, epoch: uint, leaf?: uint}");
   }
   // One epoch behind and the bundle is here: the member's part is cut from the cache.
   const cached = await ctx.cachedBundle(program);
   if (cached && typeof leaf === "number" && epoch === cached.epoch - 1) {
-    const view = memberView(cached.header, unpackEntries(cached.entries), leaf, cached.degree);
-    return new CborMap([["kind", "view"], ["view", view]]);
+    const wanted = cached.keying === "cover" ? onRegionPath(ctx.region, leaf, cached.degree) : onTreePath(leaf, cached.degree);
+    return new CborMap([["kind", "view"], ["view", memberView(cached.header, unpackEntries(cached.entries), wanted)]]);
   }
-  const graph = ctx.env.KEY_GRAPH.get(ctx.env.KEY_GRAPH.idFromName(program));
-  const update = await rpcValue(graph.memberUpdate(meter.id, epoch, ctx.audit.requestId));
+  const update = await memberUpdate(ctx, meter, program, epoch, leaf);
   if (update.kind === "current") return new CborMap([["kind", "current"]]);
   if (update.kind === "view") return new CborMap([["kind", "view"], ["view", update.view]]);
   return new CborMap([["kind", "snapshot"], ["snapshot", update.signed]]);
+}
+
+/**
+ * Asks the graph that keys `program`: the meter's own region tree (`region:<its region>`),
+ * or a DR program's tree or cover graph. Any other region's tree, or an unknown program,
+ * is not the meter's to ask about.
+ */
+async function memberUpdate(ctx: OperationContext, meter: MeterRow, program: string, epoch: number, leaf: number | undefined): Promise<MemberUpdate> {
+  if (program.startsWith(REGION_GRAPH_PREFIX)) {
+    if (program !== regionGraphName(meter.region)) throw new GridkeyError("not_a_member", "a meter holds only its own region's tree");
+    const tree = regionTree(ctx.env, meter.region);
+    const first = await tree.memberUpdate(meter.id, epoch, ctx.audit.requestId);
+    if (first.ok || first.code !== "not_a_member") return rpcValue(Promise.resolve(first));
+    // Enrolled while its region's tree was out of reach: the active meter joins it now.
+    await adjustRegionTrees(ctx.db, ctx.env, ctx.audit, { join: [meter] });
+    return rpcValue(tree.memberUpdate(meter.id, epoch, ctx.audit.requestId));
+  }
+  const [row] = await ctx.db.select({ keying: programs.keying }).from(programs).where(and(eq(programs.id, program), eq(programs.state, "active")));
+  if (!row) throw new GridkeyError("not_a_member", "the meter is not a member of this program");
+  if (row.keying === "cover") return rpcValue(ctx.env.COVER_GRAPH.get(ctx.env.COVER_GRAPH.idFromName(program)).memberUpdate(meter.id, epoch, ctx.audit.requestId, leaf));
+  return rpcValue(ctx.env.KEY_GRAPH.get(ctx.env.KEY_GRAPH.idFromName(program)).memberUpdate(meter.id, epoch, ctx.audit.requestId));
 }
 
 function isUint(v: unknown): v is number {

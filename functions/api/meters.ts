@@ -56,7 +56,7 @@ async function enrollOne(c: Context<AppEnv>, prepared: PreparedMeter) {
   const { db, audit } = await services(c);
   const collision = (await findCollisions(db, [prepared])).get(0);
   if (collision) throw new GridkeyError(collision.code as "duplicate_meter", collision.message);
-  await commitEnrollment(db, audit, [prepared]);
+  await commitEnrollment(db, c.env, audit, [prepared]);
   return prepared.meter;
 }
 const WRITERS = ["admin", "operator"] as const;
@@ -132,7 +132,7 @@ const app = newApp()
       const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
       const format = type === "text/csv" ? "csv" : type === "application/x-ndjson" ? "ndjson" : undefined;
       if (!format) throw new GridkeyError("unsupported_media_type", "send application/x-ndjson or text/csv");
-      return c.json(await enrollBulk(db, custody, audit, format, utf8Body(await c.req.arrayBuffer())), 201);
+      return c.json(await enrollBulk(db, c.env, custody, audit, format, utf8Body(await c.req.arrayBuffer())), 201);
     },
   )
   .openapi(

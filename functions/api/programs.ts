@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { REKEY_MODES } from "../../schema";
+import { KEYINGS, REKEY_MODES } from "../../schema";
 import { fromHex, toHex } from "../crypto";
 import { changeMembers, createProgram, sealProgramCommand, deleteProgram, getProgram, listPrograms, MAX_MEMBERSHIP_CHANGES, programStatus, programView, rekeyNow } from "../programs";
 import { GridkeyError } from "../errors";
@@ -11,6 +11,7 @@ const Program = z
     id: z.string(),
     name: z.string(),
     degree: z.number().int(),
+    keying: z.enum(KEYINGS).describe("tree: a key tree of its own; cover: the program key wrapped under a cover of its members' region trees"),
     rekeyMode: z.enum(REKEY_MODES),
     createdAt: z.string(),
     members: z.number().int(),
@@ -40,7 +41,12 @@ export const programRoutes = newApp()
           content: {
             "application/json": {
               schema: z
-                .object({ name: Name, degree: z.number().int().min(2).max(16).default(4), rekeyMode: z.enum(REKEY_MODES).default("immediate") })
+                .object({
+                  name: Name,
+                  degree: z.number().int().min(2).max(16).default(4).describe("the tree's degree (tree keying only; a cover uses the region trees')"),
+                  rekeyMode: z.enum(REKEY_MODES).default("immediate"),
+                  keying: z.enum(KEYINGS).default("tree"),
+                })
                 .strict()
                 .openapi("CreateProgram"),
             },
@@ -66,7 +72,7 @@ export const programRoutes = newApp()
     }),
     async (c) => {
       const rows = await listPrograms(dbOf(c));
-      return c.json({ programs: await Promise.all(rows.map(async (r) => programView(r, await programStatus(c.env, r.id)))) }, 200);
+      return c.json({ programs: await Promise.all(rows.map(async (r) => programView(r, await programStatus(c.env, r)))) }, 200);
     },
   )
   .openapi(
@@ -80,7 +86,7 @@ export const programRoutes = newApp()
     }),
     async (c) => {
       const row = await getProgram(dbOf(c), c.req.valid("param").id);
-      return c.json(programView(row, await programStatus(c.env, row.id)), 200);
+      return c.json(programView(row, await programStatus(c.env, row)), 200);
     },
   )
   .openapi(

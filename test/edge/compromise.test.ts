@@ -13,13 +13,14 @@ describe("a compromised region, in one call", () => {
     const before = await client.fetchKeys();
     await client.rekey(program);
     const groupBefore = (await groupKeyOf(program))!;
+    const regionBefore = await client.rekey("region:comp-1");
 
     const forbidden = await call("POST", "/v1/admin/regions/comp-1/compromise", { token: await tokenFor("operator") });
     expect(forbidden.status).toBe(403);
     const report = await call("POST", "/v1/admin/regions/comp-1/compromise");
     expect(report.status, JSON.stringify(report.body)).toBe(200);
     expect(report.body.sessionsDropped).toBe(1);
-    expect(report.body.keysReplaced).toEqual(expect.arrayContaining(["concentrator:comp-1", "concentrator:comp-1:P-384", "gbek:comp-1:AES-128"]));
+    expect(report.body.keysReplaced).toEqual(expect.arrayContaining(["concentrator:comp-1", "concentrator:comp-1:P-384", "gbek:comp-1:AES-128", "region:comp-1"]));
     expect(report.body.programsRekeyed).toEqual([program]);
 
     const old = await env.DB.prepare("SELECT state, wrapped FROM keys WHERE id = 'concentrator:comp-1' AND version = 1").first<{ state: string; wrapped: string | null }>();
@@ -32,5 +33,9 @@ describe("a compromised region, in one call", () => {
     const group = await client.rekey(program);
     expect([group.epoch, toHex(group.key)]).toEqual([groupBefore.epoch + 1, (await groupKeyOf(program))!.key]);
     expect(toHex(group.key)).not.toBe(groupBefore.key);
+    // The region's broadcast group key is new too.
+    const regionAfter = await client.rekey("region:comp-1");
+    expect([regionAfter.epoch, toHex(regionAfter.key)]).toEqual([regionBefore.epoch + 1, (await groupKeyOf("region:comp-1"))!.key]);
+    expect(toHex(regionAfter.key)).not.toBe(toHex(regionBefore.key));
   });
 });

@@ -6,13 +6,14 @@ import { unpackEntries } from "../../functions/member-view";
 import { aeskw } from "@noble/ciphers/aes.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { type CoverEntry, coverForwardInfo, decodeCoverEntry } from "../../wire/cover";
 import { decodeEntry, forwardInfo, type RekeyEntry } from "../../wire/rekey";
 import { call, unique } from "./http";
 
 export const graphOf = (program: string) => env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(program));
 
-export async function createProgram(degree = 4, rekeyMode: "immediate" | "batched" = "immediate"): Promise<string> {
-  const res = await call("POST", "/v1/admin/programs", { json: { name: unique("dr"), degree, rekeyMode } });
+export async function createProgram(degree = 4, rekeyMode: "immediate" | "batched" = "immediate", keying: "tree" | "cover" = "tree"): Promise<string> {
+  const res = await call("POST", "/v1/admin/programs", { json: { name: unique("dr"), degree, rekeyMode, keying } });
   if (res.status !== 201) throw new Error(JSON.stringify(res.body));
   return res.body.id as string;
 }
@@ -72,4 +73,51 @@ export function closure(known: { level: number; index: number; version: number; 
     }
   }
   return new Set([...held.values()].flat().map((h) => toHex(h.key)));
+}
+
+export const coverGraphOf = (program: string) => env.COVER_GRAPH.get(env.COVER_GRAPH.idFromName(program));
+
+/** A cover-keyed program's current key, read from its graph's storage for the test's eyes only. */
+export async function coverKeyOf(program: string): Promise<{ epoch: number; key: string } | undefined> {
+  const row = await runInDurableObject(coverGraphOf(program), async (_i, state) => state.storage.sql.exec<{ version: number; mk: number; sealed: string }>("SELECT version, mk, sealed FROM program_key").toArray()[0]);
+  if (!row) return undefined;
+  const key = await (await custodyFor(env)).open(row.mk, row.sealed, utf8(`gridkey/cover/v1|${program}|${row.version}`));
+  return { epoch: row.version, key: toHex(key) };
+}
+
+/** Every bundle a cover graph still keeps, by epoch. */
+export async function coverBundles(program: string): Promise<{ epoch: number; entries: CoverEntry[] }[]> {
+  const rows = await runInDurableObject(coverGraphOf(program), async (_i, state) =>
+    state.storage.sql.exec<{ epoch: number; entries: ArrayBuffer }>("SELECT epoch, entries FROM bundles ORDER BY epoch").toArray().map((r) => ({ epoch: r.epoch, entries: new Uint8Array(r.entries) })),
+  );
+  return rows.map((r) => ({ epoch: r.epoch, entries: unpackEntries(r.entries).map(decodeCoverEntry) }));
+}
+
+/**
+ * Everything a holder of region-tree keys (any version) and program keys can learn from a
+ * cover-keyed program's bundles: unwrap what is wrapped under a region key it has, move
+ * forward a program key it has. Answers the program keys learnt, in hex.
+ */
+export function coverClosure(regionKeys: { region: string; level: number; index: number; version: number; key: Uint8Array }[], programKeys: { version: number; key: Uint8Array }[], seen: CoverEntry[]): Set<string> {
+  const region = new Map(regionKeys.map((k) => [`${k.region}|${k.level}/${k.index}@${k.version}`, k.key]));
+  const program = new Map(programKeys.map((k) => [k.version, k.key]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const e of seen) {
+      if (program.has(e.version)) continue;
+      let key: Uint8Array | undefined;
+      if (e.kind === "cover-forward") {
+        const from = program.get(e.from);
+        if (from) key = hmac(sha256, from, coverForwardInfo(e.version)).slice(0, 16);
+      } else {
+        const under = region.get(`${e.region}|${e.level}/${e.index}@${e.underVersion}`);
+        if (under) key = aeskw(under).decrypt(e.wrapped);
+      }
+      if (key) {
+        program.set(e.version, key);
+        changed = true;
+      }
+    }
+  }
+  return new Set([...program.values()].map(toHex));
 }

@@ -1,0 +1,232 @@
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { coverForwardInfo, type CoverEntry, encodeCoverEntry, encodeCoverHeader, encodeCoverSnapshot } from "../wire/cover";
+import { merkleRoot } from "../wire/merkle";
+import { NODE_KEY_BYTES } from "../wire/rekey";
+import { hmacSha256, randomBytes, utf8, wrap } from "./crypto";
+import { type Custody, custodyFor } from "./custody";
+import { database } from "./db";
+import { GridkeyError } from "./errors";
+import type { EpochResult, GraphStatus, MemberUpdate } from "./key-graph";
+import { memberView, onRegionPath, packEntries, unpackEntries } from "./member-view";
+import { openMeterKek, publishBundle, regionGraphName, sealDrCommand, signRekey } from "./rekey-bundles";
+import { REGION_TREE_DEGREE } from "./region-tree";
+import { GraphObject } from "./graph-object";
+import { type RpcResult, rpcValue } from "./rpc";
+
+const BUNDLES_KEPT = 16;
+
+export type CoverJoin = { id: string; region: string };
+
+/**
+ * A cover-keyed DR program (DESIGN.md §4, docs/groups.md §7): no tree of its own. Its key is
+ * wrapped under the complete-subtree cover of its members in each of their region trees
+ * (KeyGraph.coverWrap), so a meter in k such programs holds its region path plus k keys.
+ * Every epoch gives the key a new version equal to the epoch: a departure or a rotation
+ * draws a fresh key (multicast: one wrap per cover subtree), a join moves it forward by
+ * HMAC (no multicast; the joiner gets it in a snapshot under its KEK).
+ */
+export class CoverGraph extends GraphObject {
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS program_key (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL, mk INTEGER NOT NULL, sealed TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS members (meter_id TEXT PRIMARY KEY, region TEXT NOT NULL, joined INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS pending (meter_id TEXT PRIMARY KEY, op TEXT NOT NULL, region TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS bundles (epoch INTEGER PRIMARY KEY, header BLOB NOT NULL, entries BLOB NOT NULL);
+    `);
+  }
+
+  async init(program: string): Promise<RpcResult<GraphStatus>> {
+    return this.serial(async () => {
+      const existing = this.meta("program");
+      if (existing && existing !== program) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
+      if (!existing) {
+        this.ctx.storage.transactionSync(() => {
+          for (const [k, v] of Object.entries({ program, epoch: 0, ic: 0 })) this.setMeta(k, String(v));
+        });
+      }
+      return this.statusNow();
+    });
+  }
+
+  async status(): Promise<RpcResult<GraphStatus>> {
+    return this.serial(async () => this.statusNow());
+  }
+
+  async change(join: CoverJoin[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
+    return this.serial(async () => {
+      this.checkChange(join.map((j) => j.id), leave);
+      if (join.length + leave.length === 0) return { status: this.statusNow() };
+      if (batched) {
+        const now = Date.now();
+        this.ctx.storage.transactionSync(() => {
+          for (const j of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'join', ?, ?)", j.id, j.region, now);
+          for (const m of leave) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'leave', '', ?)", m, now);
+        });
+        return { status: this.statusNow() };
+      }
+      const epoch = await this.applyEpoch(join, leave, requestId);
+      return { status: this.statusNow(), epoch };
+    });
+  }
+
+  async flush(requestId: string): Promise<RpcResult<EpochResult | undefined>> {
+    return this.serial(async () => {
+      const rows = this.sql.exec<{ meter_id: string; op: string; region: string }>("SELECT meter_id, op, region FROM pending").toArray();
+      if (rows.length === 0) return undefined;
+      const join = rows.filter((r) => r.op === "join" && !this.isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
+      const leave = rows.filter((r) => r.op === "leave" && this.isMember(r.meter_id)).map((r) => r.meter_id);
+      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId) : undefined;
+      this.sql.exec("DELETE FROM pending");
+      return result;
+    });
+  }
+
+  /**
+   * What a member needs for the current key: nothing, the one epoch it missed (the key's
+   * forward, or the wrap under its region path given the leaf it holds there), or its key
+   * wrapped under its KEK, signed (a new member, or one further behind).
+   */
+  async memberUpdate(meterId: string, heldEpoch: number, requestId: string, regionLeaf?: number): Promise<RpcResult<MemberUpdate>> {
+    return this.serial(async () => {
+      const member = this.sql.exec<{ region: string; joined: number }>("SELECT region, joined FROM members WHERE meter_id = ?", meterId).toArray()[0];
+      if (!member) throw new GridkeyError("not_a_member", "the meter is not a member of this program");
+      const epoch = Number(this.meta("epoch"));
+      if (heldEpoch === epoch) return { kind: "current" };
+      const bundle = this.sql.exec<{ header: ArrayBuffer; entries: ArrayBuffer }>("SELECT header, entries FROM bundles WHERE epoch = ?", epoch).toArray()[0];
+      if (heldEpoch === epoch - 1 && member.joined < epoch && bundle && regionLeaf !== undefined) {
+        const wanted = onRegionPath(member.region, regionLeaf, REGION_TREE_DEGREE);
+        return { kind: "view", view: memberView(new Uint8Array(bundle.header), unpackEntries(new Uint8Array(bundle.entries)), wanted) };
+      }
+      return { kind: "snapshot", signed: await this.snapshot(meterId, requestId) };
+    });
+  }
+
+  async sealCommand(command: Uint8Array, budget: number): Promise<RpcResult<{ apdu: Uint8Array; epoch: number; invocationCounter: number }>> {
+    return this.serial(async () => {
+      const program = this.meta("program");
+      if (!program || !this.storedKey()) throw new GridkeyError("invalid_state", "the program has no members, so no group key");
+      const key = await this.openKey(await custodyFor(this.env));
+      const invocationCounter = Number(this.meta("ic") ?? "0") + 1;
+      if (invocationCounter > budget) throw new GridkeyError("invalid_state", "the group key's counter budget is used up: rotate the program's key");
+      this.setMeta("ic", String(invocationCounter));
+      const apdu = await sealDrCommand(program, key.key, invocationCounter, command);
+      key.key.fill(0);
+      return { apdu, epoch: Number(this.meta("epoch")), invocationCounter };
+    });
+  }
+
+  async destroy(): Promise<RpcResult<void>> {
+    return this.serial(async () => {
+      this.ctx.storage.transactionSync(() => {
+        for (const t of ["program_key", "members", "pending", "bundles"]) this.sql.exec(`DELETE FROM ${t}`);
+      });
+    });
+  }
+
+  async rotate(requestId: string): Promise<RpcResult<EpochResult>> {
+    return this.serial(async () => {
+      if (!this.storedKey()) throw new GridkeyError("invalid_state", "the program has no members, so no group key");
+      return this.applyEpoch([], [], requestId, true);
+    });
+  }
+
+  private async applyEpoch(join: CoverJoin[], leave: string[], requestId: string, rotate = false): Promise<EpochResult> {
+    const custody = await custodyFor(this.env);
+    const program = this.meta("program")!;
+    const epoch = Number(this.meta("epoch")) + 1;
+    for (const m of leave) if (!this.isMember(m)) throw new GridkeyError("not_a_member", `meter ${m} is not a member`);
+    const leaving = new Set(leave);
+    const remaining = [
+      ...this.sql.exec<{ meter_id: string; region: string }>("SELECT meter_id, region FROM members").toArray().filter((r) => !leaving.has(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region })),
+      ...join,
+    ];
+    const old = this.storedKey() ? await this.openKey(custody) : undefined;
+    let key: Uint8Array | undefined;
+    const entries: CoverEntry[] = [];
+    if (remaining.length === 0) key = undefined;
+    else if (old && leave.length === 0 && !rotate) {
+      // Joins only: the key moves forward, which no one can run backwards (backward secrecy).
+      key = (await hmacSha256(old.key, coverForwardInfo(epoch))).slice(0, NODE_KEY_BYTES);
+      entries.push({ kind: "cover-forward", from: old.version, version: epoch });
+    } else {
+      // A departure (or a rotation): a fresh key, wrapped for exactly the remaining members.
+      key = randomBytes(NODE_KEY_BYTES);
+      entries.push(...(await this.coverWraps(remaining, key, epoch, requestId)));
+    }
+    old?.key.fill(0);
+    const encoded = entries.map(encodeCoverEntry);
+    const header = encodeCoverHeader({ program, epoch, regionDegree: REGION_TREE_DEGREE, entries: encoded.length, root: merkleRoot(nobleSha256, encoded) });
+    const signedHeader = await signRekey(this.env, custody, header, requestId);
+    const sealed = key ? await custody.seal(key, keyAad(program, epoch)) : undefined;
+    key?.fill(0);
+
+    this.ctx.storage.transactionSync(() => {
+      if (sealed) this.sql.exec("INSERT OR REPLACE INTO program_key (one, version, mk, sealed) VALUES (1, ?, ?, ?)", epoch, sealed.mkVersion, sealed.sealed);
+      else this.sql.exec("DELETE FROM program_key");
+      for (const m of leave) this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
+      for (const j of join) this.sql.exec("INSERT INTO members (meter_id, region, joined) VALUES (?, ?, ?)", j.id, j.region, epoch);
+      this.setMeta("epoch", String(epoch));
+      this.setMeta("ic", "0");
+      this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
+      this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
+    });
+    await publishBundle(this.env, "cover", { program, epoch, degree: REGION_TREE_DEGREE, header: signedHeader, entries: packEntries(encoded) });
+    const wraps = entries.filter((e) => e.kind === "cover-wrap").length;
+    return { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
+  }
+
+  /** One region tree at a time: each wraps the key under the cover of the members it holds. */
+  private async coverWraps(members: CoverJoin[], key: Uint8Array, version: number, requestId: string): Promise<CoverEntry[]> {
+    const byRegion = new Map<string, string[]>();
+    for (const m of members) byRegion.set(m.region, [...(byRegion.get(m.region) ?? []), m.id]);
+    const out: CoverEntry[] = [];
+    for (const [region, ids] of [...byRegion].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const tree = this.env.KEY_GRAPH.get(this.env.KEY_GRAPH.idFromName(regionGraphName(region)));
+      const { wraps } = await rpcValue(tree.coverWrap(ids, key, requestId));
+      for (const w of wraps) out.push({ kind: "cover-wrap", version, region, level: w.level, index: w.index, underVersion: w.version, wrapped: w.wrapped });
+    }
+    return out;
+  }
+
+  private async snapshot(meterId: string, requestId: string): Promise<Uint8Array> {
+    const custody = await custodyFor(this.env);
+    const kek = await openMeterKek(database(this.env.DB), custody, meterId);
+    const key = await this.openKey(custody);
+    const body = encodeCoverSnapshot({ program: this.meta("program")!, epoch: key.version, wrapped: await wrap(kek, key.key) });
+    kek.fill(0);
+    key.key.fill(0);
+    return signRekey(this.env, custody, body, requestId);
+  }
+
+  private checkChange(join: string[], leave: string[]): void {
+    if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
+    if (join.some((m) => leave.includes(m)) || new Set(join).size !== join.length || new Set(leave).size !== leave.length) {
+      throw new GridkeyError("bad_parameter", "a meter appears twice in one change");
+    }
+  }
+
+  private isMember(meterId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", meterId).toArray().length > 0;
+  }
+
+  private storedKey(): { version: number; mk: number; sealed: string } | undefined {
+    return this.sql.exec<{ version: number; mk: number; sealed: string }>("SELECT version, mk, sealed FROM program_key").toArray()[0];
+  }
+
+  private async openKey(custody: Custody): Promise<{ version: number; key: Uint8Array }> {
+    const row = this.storedKey();
+    if (!row) throw new GridkeyError("internal", "the program key is missing");
+    return { version: row.version, key: await custody.open(row.mk, row.sealed, keyAad(this.meta("program")!, row.version)) };
+  }
+
+  private statusNow(): GraphStatus {
+    return this.statusOf(REGION_TREE_DEGREE, 0);
+  }
+}
+
+function keyAad(program: string, version: number): Uint8Array {
+  return utf8(`gridkey/cover/v1|${program}|${version}`);
+}

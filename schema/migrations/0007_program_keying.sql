@@ -1,0 +1,1 @@
+ALTER TABLE `programs` ADD `keying` text DEFAULT 'tree' NOT NULL;
