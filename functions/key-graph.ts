@@ -27,10 +27,24 @@ import { memberView, packEntries, unpackEntries } from "./member-view";
 
 /** Recent bundles kept for members one epoch behind; anyone further behind gets a snapshot. */
 const BUNDLES_KEPT = 16;
+/** Epochs whose summary (time, wraps, size) is kept for the operator's rekey timeline. */
+export const EPOCHS_KEPT = 1000;
 
 type NodeKey = { version: number; key: Uint8Array };
-export type GraphStatus = { program: string; degree: number; epoch: number; height: number; members: number; pending: number; oldestPending: number | null };
+export type GraphStatus = {
+  program: string;
+  degree: number;
+  epoch: number;
+  height: number;
+  members: number;
+  pending: number;
+  oldestPending: number | null;
+  /** DR commands sealed under the current group key (its GCM invocation counter). */
+  invocations: number;
+};
 export type EpochResult = { epoch: number; joined: number; left: number; wraps: number; forwards: number; bundleBytes: number };
+/** One applied epoch as the rekey timeline shows it: when, and what its bundle cost. */
+export type EpochRecord = EpochResult & { at: number };
 /** Bytes only: this crosses the Durable Object RPC boundary. */
 export type MemberUpdate = { kind: "current" } | { kind: "view"; view: Uint8Array } | { kind: "snapshot"; signed: Uint8Array };
 
@@ -54,6 +68,7 @@ export class KeyGraph extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS free_leaves (leaf INTEGER PRIMARY KEY);
       CREATE TABLE IF NOT EXISTS pending (meter_id TEXT PRIMARY KEY, op TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS bundles (epoch INTEGER PRIMARY KEY, header BLOB NOT NULL, entries BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL, joined INTEGER NOT NULL, left_count INTEGER NOT NULL, wraps INTEGER NOT NULL, forwards INTEGER NOT NULL, bundle_bytes INTEGER NOT NULL);
     `);
   }
 
@@ -75,6 +90,19 @@ export class KeyGraph extends DurableObject<Env> {
 
   async status(): Promise<RpcResult<GraphStatus>> {
     return this.serial(async () => this.statusNow());
+  }
+
+  /** The most recent epochs, oldest first (at most `limit`, and never more than EPOCHS_KEPT). */
+  async history(limit: number): Promise<RpcResult<EpochRecord[]>> {
+    return this.serial(async () =>
+      this.sql
+        .exec<{ epoch: number; at: number; joined: number; left_count: number; wraps: number; forwards: number; bundle_bytes: number }>(
+          "SELECT * FROM (SELECT * FROM epochs ORDER BY epoch DESC LIMIT ?) ORDER BY epoch",
+          limit,
+        )
+        .toArray()
+        .map((r) => ({ epoch: r.epoch, at: r.at, joined: r.joined, left: r.left_count, wraps: r.wraps, forwards: r.forwards, bundleBytes: r.bundle_bytes })),
+    );
   }
 
   /** Membership changes: applied as one epoch now, or queued for the next flush. */
@@ -153,7 +181,7 @@ export class KeyGraph extends DurableObject<Env> {
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
-        for (const t of ["nodes", "members", "free_leaves", "pending", "bundles"]) this.sql.exec(`DELETE FROM ${t}`);
+        for (const t of ["nodes", "members", "free_leaves", "pending", "bundles", "epochs"]) this.sql.exec(`DELETE FROM ${t}`);
       });
     });
   }
@@ -223,6 +251,8 @@ export class KeyGraph extends DurableObject<Env> {
     const signedHeader = await this.signed(header, requestId);
     const sealed = await Promise.all([...updated].map(async ([k, v]) => ({ k, v, s: await custody.seal(v.key, nodeAad(program, k, v.version)) })));
 
+    const wraps = entries.filter((e) => e.kind === "wrap").length;
+    const result: EpochResult = { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
     this.ctx.storage.transactionSync(() => {
       for (const { k, v, s } of sealed) {
         const [level, idx] = k.split("/").map(Number);
@@ -246,11 +276,21 @@ export class KeyGraph extends DurableObject<Env> {
       this.setMeta("next_leaf", String(nextLeaf));
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
+      this.sql.exec(
+        "INSERT OR REPLACE INTO epochs (epoch, at, joined, left_count, wraps, forwards, bundle_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        epoch,
+        Date.now(),
+        result.joined,
+        result.left,
+        result.wraps,
+        result.forwards,
+        result.bundleBytes,
+      );
+      this.sql.exec("DELETE FROM epochs WHERE epoch <= ?", epoch - EPOCHS_KEPT);
     });
     for (const v of updated.values()) v.key.fill(0);
     await this.publish(program, epoch, degree, signedHeader, packEntries(encoded));
-    const wraps = entries.filter((e) => e.kind === "wrap").length;
-    return { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
+    return result;
   }
 
   /**
@@ -362,6 +402,7 @@ export class KeyGraph extends DurableObject<Env> {
       members: count("members"),
       pending: count("pending"),
       oldestPending: this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM pending").one().at,
+      invocations: Number(this.meta("ic") ?? "0"),
     };
   }
 

@@ -7,7 +7,7 @@ import { GridkeyError } from "./errors";
 import { insertRows } from "./json-rows";
 import { effectivePolicy, MAX_INVOCATIONS } from "./policies";
 import { rpcValue } from "./rpc";
-import type { EpochResult, GraphStatus } from "./key-graph";
+import type { EpochRecord, EpochResult, GraphStatus } from "./key-graph";
 
 export type ProgramRow = typeof programs.$inferSelect;
 export const MAX_MEMBERSHIP_CHANGES = 10_000;
@@ -34,6 +34,12 @@ export async function listPrograms(db: Db): Promise<ProgramRow[]> {
 
 export function programStatus(env: Env, id: string): Promise<GraphStatus> {
   return rpcValue(graph(env, id).status());
+}
+
+/** The program's latest epochs, oldest first: when each was applied, and its bundle's wraps and size. */
+export async function programEpochs(db: Db, env: Env, id: string, limit: number): Promise<EpochRecord[]> {
+  await getProgram(db, id);
+  return rpcValue(graph(env, id).history(limit));
 }
 
 /** Deletes a program: its graph's keys are erased; the registry keeps the record, marked deleted. */
