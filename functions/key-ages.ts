@@ -1,20 +1,13 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { keys, meters, readings, type KeyClass, type PolicyClass } from "../schema";
+import { sql } from "drizzle-orm";
+import type { KeyClass, PolicyClass } from "../schema";
 import type { Db } from "./db";
-import { effectivePolicy, MAX_INVOCATIONS } from "./policies";
+import { listPolicies, MAX_INVOCATIONS, resolvePolicy } from "./policies";
 import { listPrograms, programStatus } from "./programs";
 
 /** A key counts as "due soon" this long before its rotation period ends. */
 export const DUE_SOON_SECONDS = 7 * 86_400;
-/** Regions reported per call: the view is a summary, not an export. */
-export const MAX_REGIONS = 200;
 
-const CLASSES = [
-  ["unicast", "guek", "meter"],
-  ["authentication", "ak", "meter"],
-  ["kek", "kek", "meter"],
-  ["broadcast", "gbek", "region"],
-] as const satisfies readonly (readonly [PolicyClass, KeyClass, "meter" | "region"])[];
+const CLASS_OF: Record<string, PolicyClass> = { guek: "unicast", ak: "authentication", kek: "kek", gbek: "broadcast" };
 
 /**
  * Active keys of one class in one region, against the rotation policy in force there. The
@@ -22,6 +15,7 @@ const CLASSES = [
  * due (period over: the scheduler starts a rotation at its next run, and the meter has the
  * grace period to take the new version), pastDue (period and grace both over: the rotation is
  * late). `rotating` counts keys whose next version waits for the meter's acknowledgement.
+ * Meter keys count for active meters only, the ones the scheduler rotates.
  */
 export type KeyAgeRow = {
   keyClass: PolicyClass;
@@ -41,73 +35,98 @@ export type KeyAgeRow = {
 
 export type GroupBudget = { program: string; name: string; epoch: number; invocations: number; budget: number };
 
+type Thresholds = { due: number; soon: number; past: number };
+type Aggregate = { region: string; class: KeyClass; active: number; oldest: number | null; past_due: number; due: number; due_soon: number };
+
+/**
+ * A fixed number of queries whatever the number of regions: policies are read once and
+ * resolved in memory, and each region's thresholds reach SQL as one JSON parameter. Each call
+ * reads every active key row once (plus the newest reading of each active GUEK, by index).
+ */
 export async function keyAges(db: Db, env: Env, now: number): Promise<{ keys: KeyAgeRow[]; groups: GroupBudget[] }> {
-  const regions = (await db.selectDistinct({ region: meters.region }).from(meters).where(eq(meters.state, "active")).orderBy(meters.region).limit(MAX_REGIONS)).map((r) => r.region);
-  const rows: KeyAgeRow[] = [];
+  const policyRows = await listPolicies(db);
+  const regions = (await db.all<{ region: string }>(sql`SELECT DISTINCT region FROM meters WHERE state = 'active' UNION SELECT DISTINCT owner_id FROM keys WHERE class = 'gbek' AND state = 'active'`)).map((r) => r.region);
+  const thresholds: Record<string, Thresholds> = {};
   for (const region of regions) {
-    for (const [policyClass, keyClass, owner] of CLASSES) rows.push(await classInRegion(db, policyClass, keyClass, owner, region, now));
+    for (const [keyClass, policyClass] of Object.entries(CLASS_OF)) {
+      const { rotationSeconds, graceSeconds } = resolvePolicy(policyRows, policyClass, { region });
+      thresholds[`${region}/${keyClass}`] = thresholdsFor(now, rotationSeconds, graceSeconds ?? 0);
+    }
   }
-  return { keys: rows.filter((r) => r.active > 0), groups: await groupBudgets(db, env) };
+  const buckets = sql`
+    count(*) AS active, min(k.created_at) AS oldest,
+    coalesce(sum(k.created_at <= json_extract(t.value, '$.past')), 0) AS past_due,
+    coalesce(sum(k.created_at <= json_extract(t.value, '$.due') AND k.created_at > json_extract(t.value, '$.past')), 0) AS due,
+    coalesce(sum(k.created_at <= json_extract(t.value, '$.soon') AND k.created_at > json_extract(t.value, '$.due')), 0) AS due_soon`;
+  const json = JSON.stringify(thresholds);
+  const meterRows = await db.all<Aggregate>(sql`
+    SELECT m.region AS region, k.class AS class, ${buckets}
+    FROM keys k JOIN meters m ON m.id = k.owner_id AND m.state = 'active'
+    JOIN json_each(${json}) t ON t.key = m.region || '/' || k.class
+    WHERE k.owner_type = 'meter' AND k.class IN ('guek', 'ak', 'kek') AND k.state = 'active'
+    GROUP BY m.region, k.class`);
+  const regionRows = await db.all<Aggregate>(sql`
+    SELECT k.owner_id AS region, k.class AS class, ${buckets}
+    FROM keys k JOIN json_each(${json}) t ON t.key = k.owner_id || '/gbek'
+    WHERE k.owner_type = 'region' AND k.class = 'gbek' AND k.state = 'active'
+    GROUP BY k.owner_id`);
+  const rotating = await countsBy(db, sql`
+    SELECT coalesce(m.region, k.owner_id) || '/' || k.class AS key, count(*) AS n
+    FROM keys k LEFT JOIN meters m ON k.owner_type = 'meter' AND m.id = k.owner_id
+    WHERE k.state = 'new' AND k.class IN ('guek', 'ak', 'kek', 'gbek') AND (k.owner_type = 'region' OR m.state = 'active')
+    GROUP BY 1`);
+  const counters = await countsBy(db, sql`
+    SELECT m.region AS key, max((SELECT max(r.invocation_counter) FROM readings r WHERE r.meter_id = k.owner_id AND r.key_id = k.id AND r.key_version = k.version)) AS n
+    FROM keys k JOIN meters m ON m.id = k.owner_id AND m.state = 'active'
+    WHERE k.owner_type = 'meter' AND k.class = 'guek' AND k.state = 'active'
+    GROUP BY m.region`);
+  const rows = [...meterRows, ...regionRows].map((a): KeyAgeRow => {
+    const keyClass = CLASS_OF[a.class]!;
+    const policy = resolvePolicy(policyRows, keyClass, { region: a.region });
+    const [active, pastDue, due, dueSoon] = [a.active, a.past_due, a.due, a.due_soon].map(Number) as [number, number, number, number];
+    return {
+      keyClass,
+      region: a.region,
+      active,
+      oldestCreatedAt: a.oldest === null ? null : Number(a.oldest),
+      rotationSeconds: policy.rotationSeconds,
+      graceSeconds: policy.graceSeconds,
+      ok: active - pastDue - due - dueSoon,
+      dueSoon,
+      due,
+      pastDue,
+      rotating: rotating.get(`${a.region}/${a.class}`) ?? 0,
+      counter: keyClass === "unicast" ? { highest: counters.get(a.region) ?? 0, budget: policy.maxInvocations ?? MAX_INVOCATIONS } : null,
+    };
+  });
+  const order = Object.keys(CLASS_OF);
+  rows.sort((x, y) => x.region.localeCompare(y.region) || order.indexOf(classKey(x.keyClass)) - order.indexOf(classKey(y.keyClass)));
+  return { keys: rows, groups: await groupBudgets(db, env, policyRows) };
 }
 
-async function classInRegion(db: Db, policyClass: PolicyClass, keyClass: KeyClass, owner: "meter" | "region", region: string, now: number): Promise<KeyAgeRow> {
-  const policy = await effectivePolicy(db, policyClass, { region });
-  const rotation = policy.rotationSeconds;
-  const grace = policy.graceSeconds ?? 0;
-  // Thresholds on created_at: a key created at or before `dueAt` has lived its whole period.
-  const dueAt = rotation === null ? -1 : now - rotation * 1000;
-  const soonAt = rotation === null ? -1 : dueAt + DUE_SOON_SECONDS * 1000;
-  const pastAt = rotation === null ? -1 : dueAt - grace * 1000;
-  const ownedHere =
-    owner === "region"
-      ? and(eq(keys.ownerType, "region"), eq(keys.ownerId, region))
-      : and(eq(keys.ownerType, "meter"), inArray(keys.ownerId, db.select({ id: meters.id }).from(meters).where(and(eq(meters.region, region), eq(meters.state, "active")))));
-  const [agg] = await db
-    .select({
-      active: sql<number>`count(*)`,
-      oldest: sql<number | null>`min(${keys.createdAt})`,
-      pastDue: sql<number>`coalesce(sum(${keys.createdAt} <= ${pastAt}), 0)`,
-      due: sql<number>`coalesce(sum(${keys.createdAt} <= ${dueAt} and ${keys.createdAt} > ${pastAt}), 0)`,
-      dueSoon: sql<number>`coalesce(sum(${keys.createdAt} <= ${soonAt} and ${keys.createdAt} > ${dueAt}), 0)`,
-    })
-    .from(keys)
-    .where(and(eq(keys.keyClass, keyClass), eq(keys.state, "active"), ownedHere));
-  const [pending] = await db.select({ n: sql<number>`count(*)` }).from(keys).where(and(eq(keys.keyClass, keyClass), eq(keys.state, "new"), ownedHere));
-  const active = Number(agg?.active ?? 0);
-  const [pastDue, due, dueSoon] = [agg?.pastDue, agg?.due, agg?.dueSoon].map((n) => Number(n ?? 0)) as [number, number, number];
-  return {
-    keyClass: policyClass,
-    region,
-    active,
-    oldestCreatedAt: agg?.oldest ?? null,
-    rotationSeconds: rotation,
-    graceSeconds: policy.graceSeconds,
-    ok: active - pastDue - due - dueSoon,
-    dueSoon,
-    due,
-    pastDue,
-    rotating: Number(pending?.n ?? 0),
-    counter: policyClass === "unicast" ? { highest: await highestCounter(db, region), budget: policy.maxInvocations ?? MAX_INVOCATIONS } : null,
-  };
+function classKey(policyClass: PolicyClass): string {
+  return Object.keys(CLASS_OF).find((k) => CLASS_OF[k] === policyClass)!;
 }
 
-/** The highest invocation counter any reading of the region used under a still-active GUEK version. */
-async function highestCounter(db: Db, region: string): Promise<number> {
-  const [row] = await db
-    .select({ highest: sql<number | null>`max(${readings.invocationCounter})` })
-    .from(readings)
-    .innerJoin(keys, and(eq(keys.id, readings.keyId), eq(keys.version, readings.keyVersion)))
-    .where(and(eq(readings.region, region), eq(keys.state, "active")));
-  return Number(row?.highest ?? 0);
+/** Thresholds on created_at: a key created at or before `due` has lived its whole rotation period. No period: never due. */
+function thresholdsFor(now: number, rotationSeconds: number | null, graceSeconds: number): Thresholds {
+  if (rotationSeconds === null) return { due: -1, soon: -1, past: -1 };
+  const due = now - rotationSeconds * 1000;
+  return { due, soon: due + DUE_SOON_SECONDS * 1000, past: due - graceSeconds * 1000 };
+}
+
+async function countsBy(db: Db, query: ReturnType<typeof sql>): Promise<Map<string, number>> {
+  const rows = await db.all<{ key: string; n: number | null }>(query);
+  return new Map(rows.map((r) => [r.key, Number(r.n ?? 0)]));
 }
 
 /** Each program's group key: DR commands sealed under it against its counter budget. */
-async function groupBudgets(db: Db, env: Env): Promise<GroupBudget[]> {
-  const out: GroupBudget[] = [];
-  for (const p of await listPrograms(db)) {
-    const status = await programStatus(env, p.id);
-    const budget = (await effectivePolicy(db, "group", { program: p.id })).maxInvocations ?? MAX_INVOCATIONS;
-    out.push({ program: p.id, name: p.name, epoch: status.epoch, invocations: status.invocations, budget });
-  }
-  return out;
+async function groupBudgets(db: Db, env: Env, policyRows: Awaited<ReturnType<typeof listPolicies>>): Promise<GroupBudget[]> {
+  return Promise.all(
+    (await listPrograms(db)).map(async (p) => {
+      const status = await programStatus(env, p.id);
+      const budget = resolvePolicy(policyRows, "group", { program: p.id }).maxInvocations ?? MAX_INVOCATIONS;
+      return { program: p.id, name: p.name, epoch: status.epoch, invocations: status.invocations, budget };
+    }),
+  );
 }

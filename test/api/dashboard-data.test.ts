@@ -98,6 +98,15 @@ describe("GET /v1/admin/key-ages", () => {
     const again = (cls: string) => after.body.keys.find((k: { region: string; keyClass: string }) => k.region === region && k.keyClass === cls);
     expect(again("authentication")).toMatchObject({ active: 4, rotationSeconds: 60, dueSoon: 4, pastDue: 0 });
     expect(again("unicast")).toMatchObject({ rotating: 1 });
+    // Another region in the same answer keeps its own (built-in) policy.
+    const other = `ages-${crypto.randomUUID().slice(0, 6)}`;
+    await enroll(other, 1);
+    const both = await call("GET", "/v1/admin/key-ages");
+    expect(both.body.keys.find((k: { region: string; keyClass: string }) => k.region === other && k.keyClass === "authentication")).toMatchObject({ active: 1, ok: 1, rotationSeconds: 90 * 86_400 });
+    // A suspended meter's keys are not counted: the scheduler does not rotate them.
+    expect((await call("POST", `/v1/admin/meters/${due}/suspend`, { json: {} })).status).toBe(200);
+    const suspended = await call("GET", "/v1/admin/key-ages");
+    expect(suspended.body.keys.find((k: { region: string; keyClass: string }) => k.region === region && k.keyClass === "unicast")).toMatchObject({ active: 3, due: 0, pastDue: 1, dueSoon: 1 });
   });
 
   it("reports each program's group key counter against its budget", async () => {
