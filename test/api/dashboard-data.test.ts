@@ -145,3 +145,12 @@ describe("GET /v1/admin/programs/{id}/epochs", () => {
     expect((await call("GET", "/v1/admin/programs/prg_none/epochs", { token: tokens.headend })).status).toBe(403);
   });
 });
+
+describe("the OpenAPI document", () => {
+  it("describes the dashboard's read-only routes and their schemas", async () => {
+    const doc = (await call("GET", "/v1/openapi.json", { token: null })).body;
+    for (const p of ["/v1/admin/whoami", "/v1/admin/fleet", "/v1/admin/key-ages", "/v1/admin/programs/{id}/epochs"]) expect(Object.keys(doc.paths[p] ?? {}), p).toEqual(["get"]);
+    for (const s of ["Principal", "FleetCount", "KeyAge", "GroupKeyBudget", "RekeyEpochRecord"]) expect(Object.keys(doc.components.schemas), s).toContain(s);
+    expect(doc.components.schemas.RekeyEpochRecord.allOf).toEqual([{ $ref: "#/components/schemas/RekeyEpoch" }, expect.objectContaining({ required: ["at"] })]);
+  });
+});
