@@ -49,6 +49,8 @@ async function seed() {
   const peak = await api("POST", "/programs", { name: "Peak shaving", degree: 4, rekeyMode: "immediate" });
   await api("POST", `/programs/${peak.id}/members`, { add: north.slice(0, 5) });
   const leave = await api("POST", `/programs/${peak.id}/members`, { remove: [north[0]] });
+  await api("POST", `/programs/${peak.id}/members`, { remove: [north[1]] });
+  await api("POST", `/programs/${peak.id}/members`, { add: [north[0]] }); // a join: no wraps
   await api("PUT", "/policies", { scope: "program", scopeId: peak.id, keyClass: "group", maxInvocations: 100 });
   for (let i = 0; i < 5; i++) await api("POST", `/programs/${peak.id}/commands`, { command: "c0" });
   const ev = await api("POST", "/programs", { name: "EV night", degree: 2, rekeyMode: "batched" });
@@ -174,7 +176,7 @@ describe("the operator dashboard in Chromium", () => {
     // DR programs: members, degree, epoch, last rekey, pending; "rekey now" applies the batch.
     await view(page, "programs", "programs");
     const peak = await cells(page, `#program-list tr[data-program=${seeded.peak}]`);
-    expect(peak.slice(1, 6)).toEqual(["immediate", "4", "4", "2", "2"]); // mode, degree, members, height, epoch
+    expect(peak.slice(1, 6)).toEqual(["immediate", "4", "4", "2", "4"]); // mode, degree, members, height, epoch
     expect(peak[6]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     expect(peak[7]).toBe("0");
     const ev = `#program-list tr[data-program=${seeded.ev}]`;
@@ -190,17 +192,23 @@ describe("the operator dashboard in Chromium", () => {
     expect([auth[2], auth[3], auth[6], auth[7], auth[8]]).toEqual(["2", "3 d", "2", "0", "0"]); // active (of active meters), period, due in 7 d, due, past due
     const guek = await cells(page, '#key-ages tr[data-keys="north-1/unicast"]');
     expect([guek[2], guek[3], guek[5], guek[8]]).toEqual(["6", "90 d", "6", "0"]);
-    expect((await cells(page, `#group-budgets tr[data-group=${seeded.peak}]`)).map((t) => t.trim())).toEqual(["Peak shaving", "2", "5", "5 / 100 (5.00 %)"]);
+    expect((await cells(page, `#group-budgets tr[data-group=${seeded.peak}]`)).map((t) => t.trim())).toEqual(["Peak shaving", "4", "5", "5 / 100 (5.00 %)"]);
 
     // The rekey timeline: one bar per bundle, wraps per bundle.
     await view(page, "timeline", "timeline");
     const chart = `#timeline .program-timeline[data-program=${seeded.peak}]`;
-    expect(await page.locator(`${chart} svg rect[data-epoch]`).count()).toBe(2);
+    expect(await page.locator(`${chart} svg rect[data-epoch]`).count()).toBe(4);
+    expect(await page.locator(`${chart} svg rect[data-epoch="4"]`).getAttribute("class")).toBe("bar-zero");
     await page.click(`${chart} summary`);
     const epoch2 = await cells(page, `${chart} tr[data-epoch="2"]`);
     expect([epoch2[0], epoch2[2], epoch2[3], epoch2[4]]).toEqual(["2", "0", "1", String(seeded.leaveWraps)]);
     expect(seeded.leaveWraps).toBeGreaterThan(0);
     expect(await page.locator(`#timeline .program-timeline[data-program=${seeded.ev}] svg rect[data-epoch]`).count()).toBe(1);
+
+    // A reload keeps the tab signed in (sessionStorage lives as long as the tab).
+    await page.reload();
+    await expect.poll(() => page.locator("#who").innerText()).toBe(`Signed in: ${seeded.operator.id} (operator)`);
+    expect(page.url()).toBe(`${server.url}/dashboard`);
 
     expect(problems).toEqual([]);
     await page.click("#sign-out");
