@@ -121,7 +121,7 @@ export class CoverGraph extends GraphObject {
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
-        for (const t of ["program_key", "members", "pending", "bundles"]) this.sql.exec(`DELETE FROM ${t}`);
+        for (const t of ["program_key", "members", "pending", "bundles", "epochs"]) this.sql.exec(`DELETE FROM ${t}`);
       });
     });
   }
@@ -162,6 +162,8 @@ export class CoverGraph extends GraphObject {
     const signedHeader = await signRekey(this.env, custody, header, requestId);
     const sealed = key ? await custody.seal(key, keyAad(program, epoch)) : undefined;
     key?.fill(0);
+    const wraps = entries.filter((e) => e.kind === "cover-wrap").length;
+    const result: EpochResult = { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
 
     this.ctx.storage.transactionSync(() => {
       if (sealed) this.sql.exec("INSERT OR REPLACE INTO program_key (one, version, mk, sealed) VALUES (1, ?, ?, ?)", epoch, sealed.mkVersion, sealed.sealed);
@@ -172,10 +174,10 @@ export class CoverGraph extends GraphObject {
       this.setMeta("ic", "0");
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
+      this.recordEpoch(result);
     });
     await publishBundle(this.env, "cover", { program, epoch, degree: REGION_TREE_DEGREE, header: signedHeader, entries: packEntries(encoded) });
-    const wraps = entries.filter((e) => e.kind === "cover-wrap").length;
-    return { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
+    return result;
   }
 
   /** One region tree at a time: each wraps the key under the cover of the members it holds. */

@@ -1,6 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import type { GraphStatus } from "./key-graph";
+import type { EpochRecord, EpochResult, GraphStatus } from "./key-graph";
 import { type RpcResult, rpcResult } from "./rpc";
+
+/** Epochs whose summary (time, wraps, size) is kept for the operator's rekey timeline. */
+export const EPOCHS_KEPT = 1000;
 
 /**
  * What both kinds of key graph Durable Object share (key-graph.ts, cover-graph.ts): a `meta`
@@ -9,6 +12,41 @@ import { type RpcResult, rpcResult } from "./rpc";
 export abstract class GraphObject extends DurableObject<Env> {
   protected readonly sql = this.ctx.storage.sql;
   private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL, joined INTEGER NOT NULL, left_count INTEGER NOT NULL, wraps INTEGER NOT NULL, forwards INTEGER NOT NULL, bundle_bytes INTEGER NOT NULL)",
+    );
+  }
+
+  /** The most recent epochs, oldest first (at most `limit`, and never more than EPOCHS_KEPT). */
+  async history(limit: number): Promise<RpcResult<EpochRecord[]>> {
+    return this.serial(async () =>
+      this.sql
+        .exec<{ epoch: number; at: number; joined: number; left_count: number; wraps: number; forwards: number; bundle_bytes: number }>(
+          "SELECT * FROM (SELECT * FROM epochs ORDER BY epoch DESC LIMIT ?) ORDER BY epoch",
+          limit,
+        )
+        .toArray()
+        .map((r) => ({ epoch: r.epoch, at: r.at, joined: r.joined, left: r.left_count, wraps: r.wraps, forwards: r.forwards, bundleBytes: r.bundle_bytes })),
+    );
+  }
+
+  /** Inside an epoch's transaction: its summary for the operator's rekey timeline. */
+  protected recordEpoch(r: EpochResult): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO epochs (epoch, at, joined, left_count, wraps, forwards, bundle_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      r.epoch,
+      Date.now(),
+      r.joined,
+      r.left,
+      r.wraps,
+      r.forwards,
+      r.bundleBytes,
+    );
+    this.sql.exec("DELETE FROM epochs WHERE epoch <= ?", r.epoch - EPOCHS_KEPT);
+  }
 
   protected statusOf(degree: number, height: number): GraphStatus {
     const count = (t: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
@@ -20,6 +58,7 @@ export abstract class GraphObject extends DurableObject<Env> {
       members: count("members"),
       pending: count("pending"),
       oldestPending: this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM pending").one().at,
+      invocations: Number(this.meta("ic") ?? "0"),
     };
   }
 

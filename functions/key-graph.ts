@@ -24,8 +24,20 @@ import { openMeterKek, publishBundle, sealDrCommand, signRekey } from "./rekey-b
 const BUNDLES_KEPT = 16;
 
 type NodeKey = { version: number; key: Uint8Array };
-export type GraphStatus = { program: string; degree: number; epoch: number; height: number; members: number; pending: number; oldestPending: number | null };
+export type GraphStatus = {
+  program: string;
+  degree: number;
+  epoch: number;
+  height: number;
+  members: number;
+  pending: number;
+  oldestPending: number | null;
+  /** DR commands sealed under the current group key (its GCM invocation counter). */
+  invocations: number;
+};
 export type EpochResult = { epoch: number; joined: number; left: number; wraps: number; forwards: number; bundleBytes: number };
+/** One applied epoch as the rekey timeline shows it: when, and what its bundle cost. */
+export type EpochRecord = EpochResult & { at: number };
 /** Bytes only: this crosses the Durable Object RPC boundary. */
 export type MemberUpdate = { kind: "current" } | { kind: "view"; view: Uint8Array } | { kind: "snapshot"; signed: Uint8Array };
 
@@ -182,7 +194,7 @@ export class KeyGraph extends GraphObject {
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
-        for (const t of ["nodes", "members", "free_leaves", "pending", "bundles"]) this.sql.exec(`DELETE FROM ${t}`);
+        for (const t of ["nodes", "members", "free_leaves", "pending", "bundles", "epochs"]) this.sql.exec(`DELETE FROM ${t}`);
       });
     });
   }
@@ -252,6 +264,8 @@ export class KeyGraph extends GraphObject {
     const signedHeader = await this.signed(header, requestId);
     const sealed = await Promise.all([...updated].map(async ([k, v]) => ({ k, v, s: await custody.seal(v.key, nodeAad(program, k, v.version)) })));
 
+    const wraps = entries.filter((e) => e.kind === "wrap").length;
+    const result: EpochResult = { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
     this.ctx.storage.transactionSync(() => {
       for (const { k, v, s } of sealed) {
         const [level, idx] = k.split("/").map(Number);
@@ -275,11 +289,11 @@ export class KeyGraph extends GraphObject {
       this.setMeta("next_leaf", String(nextLeaf));
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
+      this.recordEpoch(result);
     });
     for (const v of updated.values()) v.key.fill(0);
     await publishBundle(this.env, "tree", { program, epoch, degree, header: signedHeader, entries: packEntries(encoded) });
-    const wraps = entries.filter((e) => e.kind === "wrap").length;
-    return { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
+    return result;
   }
 
   private initialise(program: string, degree: number): void {

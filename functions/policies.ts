@@ -98,11 +98,27 @@ export async function effectivePolicy(db: Db, keyClass: PolicyClass, where: { re
         ),
       ),
     );
+  return resolvePolicy(rows, keyClass, where);
+}
+
+type PolicyRow = typeof policies.$inferSelect;
+
+/**
+ * The inheritance itself, over rows already read (any superset of the relevant ones): for
+ * callers that need the policy of many regions at once without a query each.
+ */
+export function resolvePolicy(rows: PolicyRow[], keyClass: PolicyClass, where: { region?: string; program?: string } = {}): PolicyFields {
   const rank = { program: 0, region: 1, default: 2 } as const;
-  rows.sort((a, b) => rank[a.scope] - rank[b.scope]);
+  const applicable = rows
+    .filter(
+      (r) =>
+        r.keyClass === keyClass &&
+        (r.scope === "default" || (r.scope === "region" && r.scopeId === where.region) || (r.scope === "program" && r.scopeId === where.program)),
+    )
+    .sort((a, b) => rank[a.scope] - rank[b.scope]);
   const out: Record<string, unknown> = { ...BUILT_IN[keyClass] };
   for (const field of Object.keys(out) as (keyof PolicyFields)[]) {
-    const set = rows.find((r) => r[field] !== null);
+    const set = applicable.find((r) => r[field] !== null);
     if (set) out[field] = set[field];
   }
   return out as PolicyFields;

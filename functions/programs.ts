@@ -10,7 +10,7 @@ import { GridkeyError } from "./errors";
 import { insertRows } from "./json-rows";
 import { effectivePolicy, MAX_INVOCATIONS } from "./policies";
 import { rpcValue } from "./rpc";
-import type { EpochResult, GraphStatus } from "./key-graph";
+import type { EpochRecord, EpochResult, GraphStatus } from "./key-graph";
 
 export type ProgramRow = typeof programs.$inferSelect;
 export const MAX_MEMBERSHIP_CHANGES = 10_000;
@@ -32,6 +32,7 @@ function graph(env: Env, p: GraphRef) {
       sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
       rotate: (requestId: string) => g.rotate(requestId),
       destroy: () => g.destroy(),
+      history: (limit: number) => g.history(limit),
     };
   }
   const g = env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(p.id));
@@ -43,6 +44,7 @@ function graph(env: Env, p: GraphRef) {
     sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
     rotate: (requestId: string) => g.rotate(requestId),
     destroy: () => g.destroy(),
+    history: (limit: number) => g.history(limit),
   };
 }
 
@@ -65,6 +67,11 @@ export async function listPrograms(db: Db): Promise<ProgramRow[]> {
 
 export function programStatus(env: Env, program: GraphRef): Promise<GraphStatus> {
   return rpcValue(graph(env, program).status());
+}
+
+/** The program's latest epochs, oldest first: when each was applied, and its bundle's wraps and size. */
+export async function programEpochs(db: Db, env: Env, id: string, limit: number): Promise<EpochRecord[]> {
+  return rpcValue(graph(env, await getProgram(db, id)).history(limit));
 }
 
 /** Deletes a program: its graph's keys are erased; the registry keeps the record, marked deleted. */

@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { adminApi } from "../functions/admin-api";
 import type { AppEnv } from "../functions/app-env";
 import { errorBody, GridkeyError, toGridkeyError } from "../functions/errors";
+import { dashboard } from "./dashboard";
 import { edge } from "./edge";
 
 /**
@@ -20,6 +21,7 @@ app.use("*", async (c, next) => {
 app.get("/health", (c) => c.json({ status: "ok", service: "gridkey" }));
 
 app.route("/v1/admin", adminApi);
+app.route("/dashboard", dashboard);
 app.route("/", edge);
 
 app.doc31("/v1/openapi.json", {

@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { KEYINGS, REKEY_MODES } from "../../schema";
 import { fromHex, toHex } from "../crypto";
-import { changeMembers, createProgram, sealProgramCommand, deleteProgram, getProgram, listPrograms, MAX_MEMBERSHIP_CHANGES, programStatus, programView, rekeyNow } from "../programs";
+import { changeMembers, createProgram, sealProgramCommand, deleteProgram, getProgram, listPrograms, MAX_MEMBERSHIP_CHANGES, programEpochs, programStatus, programView, rekeyNow } from "../programs";
 import { GridkeyError } from "../errors";
 import { dbOf, services } from "./context";
-import { commonErrors, conflict, hexBytes, MeterId, Name, newApp, notFound, requireRole } from "./http";
+import { commonErrors, conflict, hexBytes, MeterId, Name, newApp, notFound, requireRole, Timestamp } from "./http";
+import { EPOCHS_KEPT } from "../graph-object";
+import { iso } from "../time";
 
 const Program = z
   .object({
@@ -87,6 +89,24 @@ export const programRoutes = newApp()
     async (c) => {
       const row = await getProgram(dbOf(c), c.req.valid("param").id);
       return c.json(programView(row, await programStatus(c.env, row)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/programs/{id}/epochs",
+      summary: "The rekey timeline: the latest epochs, oldest first, with time, wraps and bundle size",
+      middleware: [requireRole(...READERS)] as const,
+      request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(EPOCHS_KEPT).default(100) }) },
+      responses: {
+        200: { content: { "application/json": { schema: z.object({ epochs: z.array(Epoch.extend({ at: Timestamp }).openapi("RekeyEpochRecord")) }) } }, description: "Epochs" },
+        ...commonErrors,
+        ...notFound,
+      },
+    }),
+    async (c) => {
+      const epochs = await programEpochs(dbOf(c), c.env, c.req.valid("param").id, c.req.valid("query").limit);
+      return c.json({ epochs: epochs.map((e) => ({ ...e, at: iso(e.at) })) }, 200);
     },
   )
   .openapi(

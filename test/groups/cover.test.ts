@@ -77,6 +77,8 @@ describe("cover-keyed DR programs", () => {
     const out = await members(half, { remove: [meters[5]!.id] });
     expect(out.body.epoch).toMatchObject({ wraps: 4 }); // subtree 0 and leaves 4, 6, 7
     expect((await call("GET", `/v1/admin/programs/${half}`)).body).toMatchObject({ keying: "cover", members: 7, epoch: 2 });
+    const timeline = await call("GET", `/v1/admin/programs/${all}/epochs`);
+    expect(timeline.body.epochs.map((e: { wraps: number; forwards: number }) => [e.wraps, e.forwards])).toEqual([[1, 0], [6, 0], [0, 1]]);
   });
 
   it("reach members through their sessions: a leave comes as the one wrap on their region path, cut from the concentrator's cache", async () => {
