@@ -35,11 +35,13 @@ export function operationAnchor(method: string, path: string): string {
   return `op-${method}-${path.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
 }
 
+const SECTIONS = ["Operator API (Authorization: Bearer <token>)", "Meters and gateways (the edge, no token)", "Service"] as const;
+
 /** The section a path belongs to: the operator API, the meters' edge, or the service itself. */
 function sectionOf(path: string): string {
-  if (path.startsWith("/v1/admin/")) return "Operator API (Authorization: Bearer <token>)";
-  if (path.startsWith("/v1/edge/") || path.startsWith("/.well-known/")) return "Meters and gateways (the edge)";
-  return "Service";
+  if (path.startsWith("/v1/admin/")) return SECTIONS[0];
+  if (path.startsWith("/v1/edge/") || path.startsWith("/.well-known/")) return SECTIONS[1];
+  return SECTIONS[2];
 }
 
 type Entry = { method: string; path: string; op: Operation };
@@ -116,8 +118,9 @@ table{border-collapse:collapse;width:100%;margin:.3rem 0}td,th{border:1px solid 
 /** The whole page. `errorCodes` is the code → HTTP status table of functions/errors.ts. */
 export function renderReference(doc: OpenApiDocument, errorCodes: Record<string, number>): string {
   const entries = operationsOf(doc);
-  const sections = new Map<string, Entry[]>();
+  const sections = new Map<string, Entry[]>(SECTIONS.map((t) => [t, []]));
   for (const e of entries) sections.set(sectionOf(e.path), [...(sections.get(sectionOf(e.path)) ?? []), e]);
+  for (const [title, es] of sections) if (es.length === 0) sections.delete(title);
   const nav = [...sections]
     .map(([title, es]) => `<li>${escapeHtml(title)}<ul>${es.map((e) => `<li><a href="#${operationAnchor(e.method, e.path)}">${e.method.toUpperCase()} ${escapeHtml(e.path)}</a></li>`).join("")}</ul></li>`)
     .join("");
