@@ -7,7 +7,7 @@ import { CryptoInputError, CryptoVerifyError } from "./crypto";
  * Every error a caller can see, by stable code. The HTTP status of each code is decided
  * here and nowhere else; handlers throw `GridkeyError(code, message)`.
  */
-const STATUS = {
+export const STATUS = {
   malformed_body: 400,
   validation_failed: 400,
   bad_hex: 400,

@@ -4,9 +4,11 @@ import type { AppEnv } from "../functions/app-env";
 import { errorBody, GridkeyError, toGridkeyError } from "../functions/errors";
 import { dashboard } from "./dashboard";
 import { edge } from "./edge";
+import { healthRoute } from "./health";
+import { mountReference } from "./reference";
 
 /**
- * The one fetch handler of the deployment: health, the OpenAPI document, the operator API
+ * The one fetch handler of the deployment: health, the OpenAPI document and its reference page, the operator API
  * under /v1/admin, and the meters' edge (EDHOC and sessions, routed to concentrators). Every response carries a
  * request id, and every error leaves through `onError` as `{"error":{"code","message"}}`.
  */
@@ -18,18 +20,13 @@ app.use("*", async (c, next) => {
   c.header("X-Request-Id", c.get("requestId"));
 });
 
-app.get("/health", (c) => c.json({ status: "ok", service: "gridkey" }));
+app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, service: "gridkey" as const }, 200));
 
 app.route("/v1/admin", adminApi);
 app.route("/dashboard", dashboard);
 app.route("/", edge);
 
-app.doc31("/v1/openapi.json", {
-  openapi: "3.1.0",
-  info: { title: "gridkey", version: "0.1.0", description: "Key management for smart-grid AMI" },
-  security: [{ bearer: [] }],
-});
-app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+mountReference(app);
 
 app.notFound((c) => c.json(errorBody(new GridkeyError("not_found", "no such route")), 404));
 

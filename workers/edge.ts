@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../functions/app-env";
 import { centralSigner } from "../functions/central-signing";
 import { toHex } from "../functions/crypto";
@@ -11,24 +11,21 @@ import type { Context } from "hono";
 import { EDHOC_REQUEST_MEDIA_TYPE } from "../edhoc/transport";
 import { type EdgeReply, SESSION_MEDIA_TYPE } from "./concentrator";
 
-/** EDHOC messages are tens of bytes; the first request riding on message_3 adds a little. */
-const EDHOC_BODY_LIMIT = 4 * 1024;
-const SESSION_BODY_LIMIT = 16 * 1024;
-const REGION = /^[a-z0-9][a-z0-9-]{0,31}$/;
+import { credentialRoute, EDHOC_BODY_LIMIT, edhocRoute, REGION, SESSION_BODY_LIMIT, sessionRoute, subscribeRoute, trustAnchorRoute } from "./edge-routes";
 
 /**
  * The edge for meters and gateways (DESIGN.md §2, docs/protocol.md §3): EDHOC at
  * /.well-known/edhoc as RFC 9528 Appendix A.2 lays it out, session requests, and the
  * public credentials a meter needs. `?region=` picks the region's concentrator.
  */
-export const edge = new Hono<AppEnv>();
+export const edge = new OpenAPIHono<AppEnv>();
 
-edge.get("/v1/edge/trust-anchor", async (c) => {
+edge.openapi(trustAnchorRoute, async (c) => {
   const signer = await centralSigner(database(c.env.DB), await custodyFor(c.env), c.get("requestId"));
   return c.json({ kid: toHex(signer.kid), alg: "ES256", publicKey: toHex(signer.publicKey) });
 });
 
-edge.get("/v1/edge/credential", async (c) => {
+edge.openapi(credentialRoute, async (c) => {
   const region = regionOf(c.req.query("region"));
   const curve = c.req.query("curve") ?? "P-256";
   if (curve !== "P-256" && curve !== "P-384") throw new GridkeyError("bad_parameter", "curve is P-256 (EDHOC suite 2) or P-384 (suite 24)");
@@ -37,17 +34,17 @@ edge.get("/v1/edge/credential", async (c) => {
 });
 
 /** Rekey announcements for DR programs, pushed over a hibernatable WebSocket (docs/groups.md §4). */
-edge.get("/v1/edge/subscribe", async (c) => {
+edge.openapi(subscribeRoute, async (c) => {
   const region = regionOf(c.req.query("region"));
   return concentrator(c.env, region).fetch(c.req.raw);
 });
 
-edge.post("/.well-known/edhoc", async (c) => {
+edge.openapi(edhocRoute, async (c) => {
   const { region, body } = await admitted(c, EDHOC_REQUEST_MEDIA_TYPE, EDHOC_BODY_LIMIT);
   return reply(await concentrator(c.env, region).edhoc(region, body, c.get("requestId")));
 });
 
-edge.post("/v1/edge/session", async (c) => {
+edge.openapi(sessionRoute, async (c) => {
   const { region, body } = await admitted(c, SESSION_MEDIA_TYPE, SESSION_BODY_LIMIT);
   return reply(await concentrator(c.env, region).session(region, body, c.get("requestId")));
 });

@@ -1,4 +1,4 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { Role } from "../../schema";
 import type { AppEnv } from "../app-env";
@@ -27,7 +27,7 @@ export { errorResponse };
  * sharper code (bad_hex, bad_key_size) through its issue params.
  */
 export function newApp() {
-  return new OpenAPIHono<AppEnv>({
+  const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (result.success) return;
       const issues = result.error.issues;
@@ -36,14 +36,28 @@ export function newApp() {
       throw new GridkeyError(sharp ?? "validation_failed", message);
     },
   });
+  // The document names each route's roles from the very middleware that enforces them, so
+  // the reference cannot drift from what the API admits.
+  const register = app.openapi;
+  app.openapi = ((route, handler, hook) => register(withRoles(route), handler, hook)) as typeof register;
+  return app;
 }
 
-export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+/** The OpenAPI extension that lists the roles a route admits (`requireRole`). */
+export const ROLES_EXTENSION = "x-gridkey-roles";
+
+function withRoles<R extends RouteConfig>(route: R): R {
+  const roles = [route.middleware ?? []].flat().flatMap((m) => (m as { roles?: readonly Role[] }).roles ?? []);
+  return roles.length === 0 ? route : { ...route, [ROLES_EXTENSION]: roles };
+}
+
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> & { roles: readonly Role[] } {
+  const guard: MiddlewareHandler<AppEnv> = async (c, next) => {
     const { role } = c.get("principal");
     if (!roles.includes(role)) throw new GridkeyError("forbidden", `this needs one of the roles: ${roles.join(", ")}`);
     await next();
   };
+  return Object.assign(guard, { roles });
 }
 
 /** A hex string of an exact byte length (or any of several), with its own error codes. */
