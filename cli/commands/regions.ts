@@ -12,6 +12,6 @@ export function regionCommands(program: Command): void {
       requireYes(o, `this drops every session in ${region} and replaces its keys`);
       const { client, out } = ctx(cmd);
       const r = await client.post<{ sessionsDropped: number; keysReplaced: string[]; programsRekeyed: string[] }>(`/regions/${seg(region)}/compromise`);
-      out.result(r, () => out.fields({ sessionsDropped: r.sessionsDropped, keysReplaced: r.keysReplaced.join(", "), programsRekeyed: r.programsRekeyed.join(", ") }));
+      out.result(r, () => out.fields({ sessionsDropped: r.sessionsDropped, keysReplaced: r.keysReplaced.join(", ") || "(none)", programsRekeyed: r.programsRekeyed.join(", ") || "(none)" }));
     });
 }
