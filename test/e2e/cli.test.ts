@@ -92,6 +92,11 @@ describe("gridkey CLI: usage, tokens and failures", () => {
     expect((await gk(["tokens", "list"])).stdout).toMatch(/cli-op\s+operator/);
     expect(JSON.stringify(listed)).not.toContain(created.token);
 
+    // Without --json the token alone is stdout, so `> file` under umask 077 stores it safely.
+    const plain = await gk(["tokens", "create", "--name", "cli-auditor", "--role", "auditor"]);
+    expect(plain.stdout).toMatch(/^gk_[A-Za-z0-9_-]{43}\n$/);
+    expect((await gk(["audit", "verify"], { GRIDKEY_TOKEN: plain.stdout.trim() })).code).toBe(0);
+
     expect((await gk(["tokens", "revoke", created.tokenInfo.id])).code).toBe(2);
     const revoked = await json(["tokens", "revoke", created.tokenInfo.id, "--yes"]);
     expect(revoked.revokedAt).not.toBeNull();
@@ -246,7 +251,7 @@ describe("gridkey CLI: resumable bulk import", () => {
     const bad = await gk(["meters", "import", file, "--batch-size", "200"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^error: bulk_invalid: batch 2 \(file lines 202-401\)/m);
-    expect(bad.stderr).toContain(`line 251 (${meters[249]!.id}): bad_hex`);
+    expect(bad.stderr).toContain(`line 251 (${meters[249]!.id}): bad_hex: systemTitle: not an even-length hex string`);
     expect((await json(["meters", "list", "--region", "cli-csv", "--limit", "1000"])).meters).toHaveLength(200);
 
     const elsewhere = await gk(["--url", "http://127.0.0.1:9", "meters", "import", file]);
