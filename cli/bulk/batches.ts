@@ -5,7 +5,7 @@ import { usageError } from "../exit-codes";
 export type BulkFormat = "csv" | "ndjson";
 
 /** One meter line of the input, with what resuming needs to recognise it on the server. */
-export type InputRecord = { fileLine: number; text: string; id?: string; systemTitle?: string; region?: string };
+export type InputRecord = { fileLine: number; text: string; id?: string; systemTitle?: string; region?: string; identityPublicKey?: string };
 
 export type Batch = { index: number; records: InputRecord[]; body: string; hash: string };
 
@@ -68,14 +68,14 @@ function csvKeys(columns: string[], raw: string): Partial<InputRecord> {
     const i = columns.indexOf(name);
     return i >= 0 && fields[i] ? fields[i] : undefined;
   };
-  return { id: get("id"), systemTitle: get("systemTitle"), region: get("region") };
+  return { id: get("id"), systemTitle: get("systemTitle"), region: get("region"), identityPublicKey: get("identityPublicKey") };
 }
 
 function ndjsonKeys(raw: string): Partial<InputRecord> {
   try {
     const v = JSON.parse(raw) as Record<string, unknown>;
     const str = (x: unknown) => (typeof x === "string" ? x : undefined);
-    return { id: str(v.id), systemTitle: str(v.systemTitle), region: str(v.region) };
+    return { id: str(v.id), systemTitle: str(v.systemTitle), region: str(v.region), identityPublicKey: str(v.identityPublicKey) };
   } catch {
     return {}; // the server reports the line as malformed_body
   }

@@ -1,8 +1,9 @@
 import type { Client } from "../client";
 import { CliError } from "../exit-codes";
 import type { InputRecord } from "./batches";
+import { canonicalPublicKey } from "./public-key";
 
-type MeterView = { id: string; systemTitle: string; region: string };
+type MeterView = { id: string; systemTitle: string; region: string; identityPublicKey: string };
 type Page = { meters: MeterView[]; next: string | null };
 
 const PAGE = 1000;
@@ -10,7 +11,7 @@ const CONCURRENCY = 8;
 
 /**
  * Whether the meters of a batch are in the registry as the file describes them (same id,
- * system title and region). "all": every one is, so the batch was committed (the server
+ * system title, region and identity public key). "all": every one is, so the batch was committed (the server
  * commits a batch whole or not at all); "none": none is; "some": anything else, which only
  * a different enrollment can explain, so the batch is re-sent and the server's per-line
  * report says which meters collide.
@@ -22,16 +23,21 @@ export async function verifyEnrolled(client: Client, records: InputRecord[]): Pr
   for (const r of records) {
     const m = r.id ? found.get(r.id) : undefined;
     if (!m) missing++;
-    else if (m.systemTitle === r.systemTitle?.toUpperCase() && m.region === r.region) matching++;
+    else if (sameMeter(m, r)) matching++;
   }
   if (matching === records.length) return "all";
   return missing === records.length ? "none" : "some";
 }
 
+function sameMeter(m: MeterView, r: InputRecord): boolean {
+  const key = canonicalPublicKey(r.identityPublicKey);
+  return m.systemTitle === r.systemTitle?.toUpperCase() && m.region === r.region && key !== undefined && m.identityPublicKey === key;
+}
+
 /**
  * The registry's view of these ids. The list route pages in id order (ids are ASCII, so the
  * server's order is JavaScript's), so a batch is read a thousand at a time by scanning from
- * its smallest id to its largest; reading one meter per request is ~50 times slower. If other
+ * its smallest id to its largest; reading one meter per request is far slower (docs/cli.md). If other
  * meters crowd the range, the scan stops and the rest are read one by one.
  */
 async function lookupAll(client: Client, ids: string[]): Promise<Map<string, MeterView>> {

@@ -237,6 +237,15 @@ describe("gridkey CLI: resumable bulk import", () => {
     // Without its state file a re-run checks every batch and enrolls nobody again.
     const fresh = await json(["meters", "import", file, "--state", join(dir, "other-state.json")]);
     expect(fresh).toMatchObject({ enrolled: 0, verified: 900 });
+
+    // The same ids and system titles with other identity keys are not "already enrolled".
+    const regenerated = join(dir, "regenerated.ndjson");
+    const others = fleet("X", 900, "cli-bulk");
+    writeFileSync(regenerated, toNdjson(meters.map((m, i) => ({ ...m, identityPublicKey: others[i]!.identityPublicKey }))));
+    const refused = await gk(["meters", "import", regenerated, "--batch-size", "300"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: bulk_invalid: batch 1 \(file lines 1-300\)/);
+    expect(refused.stderr).toContain(`line 1 (${meters[0]!.id}): duplicate_meter`);
     await expectEnrolledOnce(meters.map((m) => m.id), "cli-bulk");
   });
 
