@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { DEFAULT_BATCH, importMeters } from "../bulk/import";
 import { MAX_BATCH } from "../bulk/batches";
 import { ctx, int, requireYes, seg } from "../context";
+import { usageError } from "../exit-codes";
 import type { Ctx } from "../context";
 
 export type Meter = { id: string; kind: string; systemTitle: string; region: string; suite: number; identityCurve: string; identityPublicKey: string; state: string; createdAt: string; updatedAt: string };
@@ -46,6 +47,7 @@ export function meterCommands(program: Command): void {
     .option("--guek <hex>", "manufacturer GUEK, RFC 3394 wrapped")
     .option("--ak <hex>", "manufacturer AK, RFC 3394 wrapped")
     .action(async (o: EnrollOpts, cmd: Command) => {
+      if (!o.transportKey && (o.kek || o.guek || o.ak)) throw usageError("--kek, --guek and --ak are wrapped under a manufacturer transport key: give --transport-key");
       const { client, out } = ctx(cmd);
       const manufacturerKeys = o.transportKey ? { transportKeyId: o.transportKey, kek: o.kek, guek: o.guek, ak: o.ak } : undefined;
       const body = { id: o.id, systemTitle: o.systemTitle, region: o.region, suite: o.suite, identityPublicKey: o.publicKey, manufacturerKeys };

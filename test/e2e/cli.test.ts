@@ -4,8 +4,7 @@
 import { aeskw } from "@noble/ciphers/aes.js";
 import { p256 } from "@noble/curves/nist.js";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -53,6 +52,9 @@ describe("gridkey CLI: usage, tokens and failures", () => {
     expect(help.stdout).toContain("Exit codes");
 
     expect((await gk(["meters", "frobnicate"])).code).toBe(2);
+    const unwrapped = await gk(["meters", "enroll", "--id", "X", "--system-title", title(), "--region", "r", "--suite", "1", "--public-key", identity(), "--kek", "00".repeat(24)]);
+    expect(unwrapped.code).toBe(2);
+    expect(unwrapped.stderr).toContain("give --transport-key");
     expect((await gk(["meters"])).code).toBe(2);
 
     const noToken = await gk(["meters", "list"], { GRIDKEY_TOKEN: undefined });
@@ -165,12 +167,10 @@ describe("gridkey CLI: meters, head-end export, programs, policies, master key, 
   });
 
   it("runs a batched DR program, sets and reads policies, reports the master key and handles a region compromise", async () => {
-    const ids = [];
-    for (let i = 0; i < 3; i++) {
-      const id = `CLI-PRG-${i}-${hex(randomBytes(2))}`;
-      await json(["meters", "enroll", "--id", id, "--system-title", title(), "--region", "cli-b", "--suite", "1", "--public-key", identity()]);
-      ids.push(id);
-    }
+    const members = fleet("CLI-PRG", 3, "cli-b");
+    writeFileSync(join(dir, "program.csv"), toCsv(members));
+    expect((await json(["meters", "import", join(dir, "program.csv")])).enrolled).toBe(3);
+    const ids = members.map((m) => m.id);
     const program = await json(["programs", "create", "--name", "cli-dr", "--rekey-mode", "batched", "--degree", "2"]);
     const queued = await json(["programs", "members", program.id, "--add", `${ids[0]},${ids[1]}`, "--add", ids[2]!]);
     expect(queued.epoch).toBeNull();
