@@ -4,7 +4,7 @@
 import { aeskw } from "@noble/ciphers/aes.js";
 import { p256 } from "@noble/curves/nist.js";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,6 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("gridkey CLI: usage, tokens and failures", () => {
