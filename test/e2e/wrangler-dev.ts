@@ -8,7 +8,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export type DevServer = { url: string; token: string; restart(): Promise<void>; stop(): Promise<void> };
+/** `state`: the persisted D1 and Durable Object state (tests that tamper with storage use it). */
+export type DevServer = { url: string; token: string; state: string; restart(): Promise<void>; stop(): Promise<void> };
 
 export async function startDevServer(): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), "gridkey-e2e-"));
@@ -43,6 +44,7 @@ export async function startDevServer(): Promise<DevServer> {
   return {
     url,
     token,
+    state,
     restart: async () => {
       await kill();
       await launch();
