@@ -4,12 +4,13 @@ import { ctx, int, list, requireYes, seg } from "../context";
 import { usageError } from "../exit-codes";
 import type { Output } from "../output";
 
-type Program = { id: string; name: string; degree: number; rekeyMode: string; createdAt: string; members: number; epoch: number; height: number; pending: number };
+type Program = { id: string; name: string; keying: string; degree: number; rekeyMode: string; createdAt: string; members: number; epoch: number; height: number; pending: number };
 type Epoch = { epoch: number; joined: number; left: number; wraps: number; forwards: number; bundleBytes: number };
 
 const columns = [
   { header: "id", value: (p: Program) => p.id },
   { header: "name", value: (p: Program) => p.name },
+  { header: "keying", value: (p: Program) => p.keying },
   { header: "degree", value: (p: Program) => p.degree },
   { header: "mode", value: (p: Program) => p.rekeyMode },
   { header: "members", value: (p: Program) => p.members },
@@ -22,7 +23,7 @@ const columns = [
 const MAX_CHANGES = 10_000;
 
 export function programCommands(program: Command): void {
-  const programs = program.command("programs").description("DR programs: group keys as key trees (admin, operator; reads also auditor)");
+  const programs = program.command("programs").description("DR programs: group keys as key trees or covers of region trees (admin, operator; reads also auditor)");
 
   programs
     .command("create")
@@ -30,9 +31,10 @@ export function programCommands(program: Command): void {
     .requiredOption("--name <name>")
     .option("--degree <d>", "key tree degree", int(2, 16), 4)
     .option("--rekey-mode <mode>", "immediate or batched", "immediate")
-    .action(async (o: { name: string; degree: number; rekeyMode: string }, cmd: Command) => {
+    .option("--keying <keying>", "tree (a key tree of its own) or cover (wrapped under its members' region trees)", "tree")
+    .action(async (o: { name: string; degree: number; rekeyMode: string; keying: string }, cmd: Command) => {
       const { client, out } = ctx(cmd);
-      const p = await client.post<Program>("/programs", { name: o.name, degree: o.degree, rekeyMode: o.rekeyMode });
+      const p = await client.post<Program>("/programs", { name: o.name, degree: o.degree, rekeyMode: o.rekeyMode, keying: o.keying });
       out.result(p, () => out.fields(p));
     });
 
