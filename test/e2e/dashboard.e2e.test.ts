@@ -176,14 +176,14 @@ describe("the operator dashboard in Chromium", () => {
     // DR programs: members, degree, epoch, last rekey, pending; "rekey now" applies the batch.
     await view(page, "programs", "programs");
     const peak = await cells(page, `#program-list tr[data-program=${seeded.peak}]`);
-    expect(peak.slice(1, 6)).toEqual(["immediate", "4", "4", "2", "4"]); // mode, degree, members, height, epoch
-    expect(peak[6]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
-    expect(peak[7]).toBe("0");
+    expect(peak.slice(1, 7)).toEqual(["tree", "immediate", "4", "4", "2", "4"]); // keying, mode, degree, members, height, epoch
+    expect(peak[7]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    expect(peak[8]).toBe("0");
     const ev = `#program-list tr[data-program=${seeded.ev}]`;
-    expect((await cells(page, ev)).slice(1, 8)).toEqual(["batched", "2", "0", "1", "0", "never", "3"]);
+    expect((await cells(page, ev)).slice(1, 9)).toEqual(["tree", "batched", "2", "0", "1", "0", "never", "3"]);
     await page.click(`${ev} button[data-action=rekey]`);
     await confirmDialog(page, "ok");
-    await expect.poll(async () => (await cells(page, ev)).slice(3, 8)).toEqual(["3", expect.any(String), "1", expect.stringMatching(/UTC$/), "0"]);
+    await expect.poll(async () => (await cells(page, ev)).slice(4, 9)).toEqual(["3", expect.any(String), "1", expect.stringMatching(/UTC$/), "0"]);
     expect(await page.locator(`${ev} button[data-action=rekey]`).isDisabled()).toBe(true);
 
     // Key ages against policy, and counter budgets.

@@ -231,7 +231,7 @@ export const CLIENT_JS = String.raw`
       var rows = items.map(function (it) {
         var p = it.p;
         return el("tr", { "data-program": p.id },
-          el("td", null, p.name, el("br"), el("span", { class: "mono hint" }, p.id)), el("td", null, p.rekeyMode), num(p.degree), num(p.members), num(p.height), num(p.epoch),
+          el("td", null, p.name, el("br"), el("span", { class: "mono hint" }, p.id)), el("td", null, p.keying), el("td", null, p.rekeyMode), num(p.degree), num(p.members), num(p.height), num(p.epoch),
           el("td", null, it.last ? when(it.last.at) : "never"), num(p.pending),
           el("td", { class: "actions" }, can(WRITERS) ? el("button", { type: "button", "data-action": "rekey", disabled: p.pending === 0, title: p.pending === 0 ? "no queued changes" : null, onclick: function () {
             confirmAction("Rekey " + p.name + " now?", "The " + p.pending + " queued membership change(s) are applied as one signed bundle, now rather than at the end of the batch window.", function () {
@@ -239,7 +239,7 @@ export const CLIENT_JS = String.raw`
             }, "Rekeyed " + p.name);
           } }, "Rekey now") : el("span", { class: "hint" }, "read-only")));
       });
-      fill("program-list", table(["Program", "Rekey mode", "#Tree degree", "#Members", "#Height", "#Epoch", "Last rekey", "#Pending changes", "Actions"], rows, "No DR programs."));
+      fill("program-list", table(["Program", "Keying", "Rekey mode", "#Tree degree", "#Members", "#Height", "#Epoch", "Last rekey", "#Pending changes", "Actions"], rows, "No DR programs."));
     });
   }
 
