@@ -8,7 +8,7 @@ import { database } from "./db";
 import { GridkeyError } from "./errors";
 import type { EpochResult, GraphStatus, MemberUpdate } from "./key-graph";
 import { memberView, onRegionPath, packEntries, unpackEntries } from "./member-view";
-import { openMeterKek, publishBundle, regionGraphName, sealDrCommand, signRekey } from "./rekey-bundles";
+import { openMeterKek, publishBundle, regionGraphName, sealDrCommand, signForMeters } from "./rekey-bundles";
 import { REGION_TREE_DEGREE } from "./region-tree";
 import { GraphObject } from "./graph-object";
 import { type RpcResult, rpcValue } from "./rpc";
@@ -159,7 +159,7 @@ export class CoverGraph extends GraphObject {
     old?.key.fill(0);
     const encoded = entries.map(encodeCoverEntry);
     const header = encodeCoverHeader({ program, epoch, regionDegree: REGION_TREE_DEGREE, entries: encoded.length, root: merkleRoot(nobleSha256, encoded) });
-    const signedHeader = await signRekey(this.env, custody, header, requestId);
+    const signedHeader = await signForMeters(this.env, custody, header, requestId);
     const sealed = key ? await custody.seal(key, keyAad(program, epoch)) : undefined;
     key?.fill(0);
     const wraps = entries.filter((e) => e.kind === "cover-wrap").length;
@@ -200,7 +200,7 @@ export class CoverGraph extends GraphObject {
     const body = encodeCoverSnapshot({ program: this.meta("program")!, epoch: key.version, wrapped: await wrap(kek, key.key) });
     kek.fill(0);
     key.key.fill(0);
-    return signRekey(this.env, custody, body, requestId);
+    return signForMeters(this.env, custody, body, requestId);
   }
 
   private checkChange(join: string[], leave: string[]): void {

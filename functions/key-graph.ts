@@ -18,7 +18,7 @@ import type { RpcResult } from "./rpc";
 import { ancestors, heightFor, type NodeId, nodeKey, planEpoch, ref } from "./lkh";
 import { completeSubtreeCover, lowerBound } from "./subset-cover";
 import { memberView, onTreePath, packEntries, unpackEntries } from "./member-view";
-import { openMeterKek, publishBundle, sealDrCommand, signRekey } from "./rekey-bundles";
+import { openMeterKek, publishBundle, sealDrCommand, signForMeters } from "./rekey-bundles";
 
 /** Recent bundles kept for members one epoch behind; anyone further behind gets a snapshot. */
 const BUNDLES_KEPT = 16;
@@ -378,7 +378,7 @@ export class KeyGraph extends GraphObject {
   }
 
   private async signed(payload: Uint8Array, requestId: string): Promise<Uint8Array> {
-    return signRekey(this.env, await custodyFor(this.env), payload, requestId);
+    return signForMeters(this.env, await custodyFor(this.env), payload, requestId);
   }
 
   private db(): Db {

@@ -18,8 +18,8 @@ export type Keying = "tree" | "cover";
 export const REGION_GRAPH_PREFIX = "region:";
 export const regionGraphName = (region: string) => `${REGION_GRAPH_PREFIX}${region}`;
 
-/** Central signs (COSE_Sign1, ES256) so no concentrator, gateway or member can forge a rekey. */
-export async function signRekey(env: Env, custody: Custody, payload: Uint8Array, requestId: string): Promise<Uint8Array> {
+/** Central signs (COSE_Sign1, ES256) what meters act on, so no concentrator, gateway or member can forge a rekey or a DR command. */
+export async function signForMeters(env: Env, custody: Custody, payload: Uint8Array, requestId: string): Promise<Uint8Array> {
   return signCwt(await centralSigner(database(env.DB), custody, requestId), payload);
 }
 
