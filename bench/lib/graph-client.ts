@@ -53,6 +53,16 @@ export async function timedOps(server: Server, program: string, ops: GraphOp[], 
   return { results: results as EpochResult[], wallMs, cpuMs };
 }
 
+/** One step of every epoch repeated `iterations` times (limit worker /graph/parts), per iteration: wall ms from outside, workerd CPU ms. */
+export async function timedPart(server: Server, program: string, what: "sign" | "push", iterations: number, bytes: number, baselineMs: number): Promise<{ ms: number; cpuMs: number }> {
+  const pid = server.procs.runtime?.pid;
+  const cpu0 = pid ? cpuSeconds(pid) : Number.NaN;
+  const started = performance.now();
+  await graphPost(server, "/graph/parts", { program, what, iterations, bytes });
+  const wallMs = Math.max(0.001, performance.now() - started - baselineMs);
+  return { ms: wallMs / iterations, cpuMs: pid ? (1000 * (cpuSeconds(pid) - cpu0)) / iterations : Number.NaN };
+}
+
 export const memberUpdate = (server: Server, program: string, meter: string, held: number) => graphPost<MemberUpdate>(server, "/graph/member", { program, meter, held });
 
 export const hexBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));

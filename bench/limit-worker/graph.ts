@@ -15,11 +15,16 @@
  *   POST /graph/member {program, meter, held}   `memberUpdate()`: what that member is sent
  *        (nothing, a view or a signed snapshot), bytes in hex
  *   POST /graph/destroy {program}             erases the graph's keys (`destroy()`)
+ *   POST /graph/parts {program, what, iterations}   two steps of every epoch, repeated, to say
+ *        where a leave's time goes: `sign` (what KeyGraph.signed does: the central signing key
+ *        read from D1 and unsealed, an ES256 COSE_Sign1) and `push` (what KeyGraph.publish does:
+ *        the D1 query for the regions holding members, then `cacheBundle` on each region's
+ *        Concentrator with a bundle of `bytes` bytes). `program` must be one used for nothing else.
  *
  * Timing is done by the caller, from outside (see bench/sections/rekey.ts).
  */
-import { eq } from "drizzle-orm";
-import { centralSigner } from "../../functions/central-signing";
+import { eq, sql } from "drizzle-orm";
+import { centralSigner, signCwt } from "../../functions/central-signing";
 import { randomBytes, toHex } from "../../functions/crypto";
 import { custodyFor } from "../../functions/custody";
 import { database } from "../../functions/db";
@@ -27,10 +32,12 @@ import type { KeyGraph } from "../../functions/key-graph";
 import { activeKeysOfOwner, openKey, sealNewKey } from "../../functions/key-store";
 import { rpcValue } from "../../functions/rpc";
 import { keys, meters, programMembers, programs } from "../../schema";
+import type { Concentrator } from "../../workers/concentrator";
 
 export type GraphEnv = {
   DB: D1Database;
   KEY_GRAPH: DurableObjectNamespace<KeyGraph>;
+  CONCENTRATOR: DurableObjectNamespace<Concentrator>;
   MASTER_KEYS: string;
   MASTER_KEY_CURRENT: string;
 };
@@ -83,6 +90,22 @@ async function route(request: Request, env: GraphEnv, path: string): Promise<Res
       const update = await rpcValue(graph.memberUpdate(String(body.meter), Number(body.held), requestId));
       if (update.kind === "current") return Response.json({ kind: "current" });
       return Response.json({ kind: update.kind, bytes: toHex(update.kind === "view" ? update.view : update.signed) });
+    }
+    case "/graph/parts": {
+      const iterations = Math.min(1000, Math.max(1, Number(body.iterations) || 1));
+      if (body.what === "sign") {
+        const payload = randomBytes(200);
+        for (let i = 0; i < iterations; i++) await signCwt(await centralSigner(database(env.DB), await custodyFor(env), requestId), payload);
+      } else if (body.what === "push") {
+        await observer(env, program, 4);
+        const [header, entries] = [randomBytes(150), randomBytes(Math.max(0, Number(body.bytes) || 1000))];
+        const db = database(env.DB);
+        for (let i = 0; i < iterations; i++) {
+          const rows = await db.all<{ region: string }>(sql`SELECT DISTINCT m.region AS region FROM program_members pm JOIN meters m ON m.id = pm.meter_id WHERE pm.program_id = ${program}`);
+          await Promise.all(rows.map(({ region }) => env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region)).cacheBundle(program, Date.now() * 1000 + i, 4, header, entries)));
+        }
+      } else return Response.json({ error: "what: sign or push" }, { status: 400 });
+      return Response.json({ what: body.what, iterations });
     }
     case "/graph/status":
       return Response.json({ status: await rpcValue(graph.status()) });

@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type EpochResult, graphPost, hexBytes, memberUpdate, requestBaseline, type Setup, timedOps } from "../lib/graph-client.js";
+import { type EpochResult, graphPost, hexBytes, memberUpdate, requestBaseline, type Setup, timedOps, timedPart } from "../lib/graph-client.js";
 import { memberCost, heldAfterSnapshot, type MemberCost } from "../lib/member-cost.js";
 import { ensureMls, type MlsRun, runMls } from "../lib/mls.js";
 import type { BenchContext, Section, SectionResult } from "../lib/model.js";
@@ -37,7 +37,9 @@ export type SizeData = {
   errors: string[];
 };
 export type FlatData = { n: number; buildSeconds: number; runs: OpRun[]; errors: string[] };
-export type RekeyData = { baselineMs: number; graphs: SizeData[]; flat: FlatData[]; mls: MlsRun | { error: string } };
+/** Per run, per iteration: the epoch's signing step and its push to the concentrator, measured alone. */
+export type PartsData = { sign: { ms: number; cpuMs: number }[]; push: { ms: number; cpuMs: number }[]; iterations: number; pushBytes: number };
+export type RekeyData = { baselineMs: number; parts: PartsData; graphs: SizeData[]; flat: FlatData[]; mls: MlsRun | { error: string } };
 
 export const rekeySection: Section = {
   id: "rekey",
@@ -81,6 +83,7 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
   const p = ctx.profile.rekey;
   ctx.limit.refresh();
   const baselineMs = await requestBaseline(ctx.limit);
+  const parts = await measureParts(ctx, baselineMs);
   const graphs: SizeData[] = [];
   for (const degree of p.degrees) graphs.push(...(await measureDegree(ctx, degree, baselineMs)));
   const flat: FlatData[] = [];
@@ -94,7 +97,24 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
     mls = { error: e instanceof Error ? e.message : String(e) };
     ctx.log(`MLS baseline failed: ${mls.error}`);
   }
-  return rekeyReport(ctx, { baselineMs, graphs, flat, mls });
+  return rekeyReport(ctx, { baselineMs, parts, graphs, flat, mls });
+}
+
+/** Two steps every epoch takes whatever n is: signing the header, pushing the bundle (one warm-up, then one loop per run). */
+async function measureParts(ctx: BenchContext, baselineMs: number): Promise<PartsData> {
+  const program = `bench-parts-${tag()}`;
+  const iterations = 10;
+  const pushBytes = 1000; // about a leave's entries at n = 10^4, degree 4
+  const out: PartsData = { sign: [], push: [], iterations, pushBytes };
+  for (let r = -1; r < ctx.profile.runs; r++) {
+    const sign = await timedPart(ctx.limit, program, "sign", iterations, 0, baselineMs);
+    const push = await timedPart(ctx.limit, program, "push", iterations, pushBytes, baselineMs);
+    if (r >= 0) {
+      out.sign.push(sign);
+      out.push.push(push);
+    }
+  }
+  return out;
 }
 
 const tag = () => randomBytes(3).toString("hex");
