@@ -60,8 +60,16 @@ export function runMls(dir: string, spec: RekeyProfile["mls"], log: (m: string) 
     });
     child.stderr.on("data", (b: Buffer) => (err += b.toString()));
     child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code !== 0 && cases.length === 0) reject(new Error(`the MLS child exited ${code}: ${err.slice(-800)}`));
+    // A case cannot be interrupted from inside (one commit of n adds, say): past the budget
+    // and a minute's grace the child is stopped, and the cases it did not finish are reported so.
+    const timer = setTimeout(() => {
+      log(`MLS: past its budget of ${spec.budgetSeconds} s: stopping the child`);
+      err += `\nstopped by the bench after ${spec.budgetSeconds + 60} s`;
+      child.kill("SIGKILL");
+    }, (spec.budgetSeconds + 60) * 1000);
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0 && cases.length === 0) reject(new Error(`the MLS child exited ${code ?? signal}: ${err.slice(-800)}`));
       else resolve({ version, cases, stderr: err.slice(-2000), stackSize: stackSize || "Node's default" });
     });
   });

@@ -76,6 +76,10 @@ export type RekeyProfile = {
   /** Member counts n, each reached by growing the same graph (one per degree). */
   sizes: number[];
   degrees: number[];
+  /** Degrees that also go on to the largest size (building it is the longest part of the run). */
+  topSizeDegrees: number[];
+  /** Above this n the 1 % batch (the slowest operation) is measured in the last run only. */
+  batchEveryRunUpTo: number;
   /** Joins per `change()` call while building. */
   chunk: number;
   /** Single leaves (and joins) timed per run, one request each. */

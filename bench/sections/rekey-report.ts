@@ -53,9 +53,9 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
   const rk = p.rekey;
   const { graphs, flat, mls } = data;
   const okMls = mlsCases(mls).filter(measured);
-  const largestN = Math.max(...graphs.map((g) => g.n));
-  const at = (d: number, n: number) => graphs.find((g) => g.degree === d && g.n === n);
   const mainDegree = rk.degrees.includes(4) ? 4 : rk.degrees[0]!;
+  const largestN = Math.max(...graphs.filter((g) => g.degree === mainDegree).map((g) => g.n));
+  const at = (d: number, n: number) => graphs.find((g) => g.degree === d && g.n === n);
   const main = at(mainDegree, largestN)!;
   const mainF = perSize(main);
   /** The MLS case to compare with at n: the same n if measured (filled tree first), else the largest measured. */
@@ -66,9 +66,11 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
   };
   const mlsFig = (c: MlsCase, sel: (c: MlsCase & Required<Pick<MlsCase, "remove" | "add">>) => number[], unit: string) => figure(measured(c) ? sel(c) : [], unit);
 
+  /** Each degree's largest n measured (degrees outside topSizeDegrees stop one size short). */
+  const topOf = (d: number) => at(d, Math.max(...graphs.filter((g) => g.degree === d).map((g) => g.n)));
   const rows: Row[] = [];
   for (const d of rk.degrees) {
-    const s = at(d, largestN);
+    const s = topOf(d);
     if (!s) continue;
     const f = perSize(s);
     const flatWraps = figure([s.n - 1], "wraps");
@@ -93,7 +95,7 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
     note: "verdict over every n and degree measured",
   });
   for (const d of rk.degrees) {
-    const s = at(d, largestN);
+    const s = topOf(d);
     if (!s) continue;
     const f = perSize(s);
     rows.push({
@@ -307,7 +309,7 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
     const missing = rk.mls.cases.filter((c) => !mls.cases.some((m) => m.n === c.n && m.tree === c.tree));
     if (skipped.length + missing.length > 0) {
       notes.push(
-        `MLS stopped at: ${[...skipped.map((c) => `n = ${n$(c.n)} ${c.tree} (${c.skipped})`), ...missing.map((c) => `n = ${n$(c.n)} ${c.tree} (not reached: the child exited)`)].join("; ")}.`,
+        `MLS stopped at: ${[...skipped.map((c) => `n = ${n$(c.n)} ${c.tree} (${c.skipped})`), ...missing.map((c) => `n = ${n$(c.n)} ${c.tree} (not finished: the child exited or was stopped past its budget)`)].join("; ")}.`,
       );
     }
     const blank = okMls.filter((c) => c.tree === "blank");
@@ -329,7 +331,7 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
 
   const method = [
     `**KeyGraph**: gridkey's \`KeyGraph\` class (functions/key-graph.ts, unchanged) bound in the bench-only limit worker under its own \`wrangler dev\` (bench/limit-worker/graph.ts): its own SQLite storage, D1 with gridkey's migrations (the central signing key is created there on first use and read on every epoch), the master keys, and a real \`Concentrator\` it pushes each bundle to (the program has one registered member in region bench-1, the observer). One graph per degree (${rk.degrees.join(", ")}), grown through \`change()\` calls of at most ${n$(rk.chunk)} joins to n = ${rk.sizes.map(n$).join(", ")} in turn; build time is reported.`,
-    `**Operations**: at each n, one warm-up leave and join, then ${p.runs} run(s), each: ${rk.opsPerRun} single leaves of random members (one request, each leave its own \`change()\` epoch), ${rk.opsPerRun} single joins of new meter ids, and a batch of 1 % leaving and 1 % joining queued with \`change(…, batched = true)\` and applied by \`flush()\` (as a batched program's window). Wraps, forwards and bundle bytes are the \`EpochResult\` the DO returns.`,
+    `**Operations**: at each n, one warm-up leave and join, then ${p.runs} run(s), each: ${rk.opsPerRun} single leaves of random members (one request, each leave its own \`change()\` epoch), ${rk.opsPerRun} single joins of new meter ids, and a batch of 1 % leaving and 1 % joining queued with \`change(…, batched = true)\` and applied by \`flush()\` (as a batched program's window; above n = ${n$(rk.batchEveryRunUpTo)} in the last run only). Wraps, forwards and bundle bytes are the \`EpochResult\` the DO returns. The largest n (${n$(Math.max(...rk.sizes))}) is built for degree(s) ${rk.topSizeDegrees.join(", ")} only.`,
     `**Clock**: workerd's own clock does not advance during computation, so every time is taken from outside: the request's wall time (Node's performance.now in this orchestrator) minus the median of ${7} empty requests to the same worker (${fmt(data.baselineMs)} ms), divided by the operations in it; CPU ms is the limit worker's workerd CPU time over the same request (/proc).`,
     `**Flat rekeying**: the same DO with a degree at least n (one level: the group key wrapped under each member's own key, n − 1 wraps per leave), built and measured the same way at n = ${rk.flatSizes.map(n$).join(", ") || "–"}.`,
     `**LKH bound**: d·⌈log_d n⌉ wraps for a leave; a full tree's leave costs d·h − 1 (docs/groups.md §3).`,

@@ -165,66 +165,88 @@ async function observe(ctx: BenchContext, label: string, program: string, setup:
 }
 
 async function measureDegree(ctx: BenchContext, degree: number, baselineMs: number): Promise<SizeData[]> {
-  const p = ctx.profile.rekey;
   const program = `bench-rk-d${degree}-${tag()}`;
   const setup = await graphPost<Setup>(ctx.limit, "/graph/setup", { program, degree });
-  const members = new Members();
-  const next = { id: 0 };
+  const g: Graph = { program, setup, members: new Members(), next: { id: 0 } };
   const out: SizeData[] = [];
-  for (const n of p.sizes) {
-    const errors: string[] = [];
+  const { sizes, topSizeDegrees } = ctx.profile.rekey;
+  for (const n of sizes.filter((n) => n < Math.max(...sizes) || topSizeDegrees.includes(degree))) {
     ctx.log(`rekey: degree ${degree}, growing the graph to n = ${n.toLocaleString("en-US")}`);
-    const built = await build(ctx, program, members, n, next, baselineMs);
-    const member: MemberCost[] = [];
-    // Worst case for the observer: its sibling leaves (it unwraps every key of its path).
+    const size: SizeData = { n, degree, buildSeconds: Number.NaN, buildJoins: 0, runs: [], member: [], heldKeys: Number.NaN, errors: [] };
+    // A failure (a limit of the DO, say) is reported with this n, and larger n are not tried.
+    let stopped = false;
     try {
-      member.push(
-        await observe(
-          ctx,
-          "its sibling leaves (worst case: the whole path is new)",
-          program,
-          setup,
-          () => timedOps(ctx.limit, program, [{ leave: [SIBLING] }], baselineMs),
-          () => timedOps(ctx.limit, program, [{ join: [SIBLING] }], baselineMs), // takes leaf 1 back: the lowest free leaf
-        ),
-      );
+      await measureSize(ctx, g, size, baselineMs);
     } catch (e) {
-      errors.push(`member cost (sibling leave): ${e instanceof Error ? e.message : String(e)}`);
+      size.errors.push(`stopped at this n: ${e instanceof Error ? e.message : String(e)}`);
+      stopped = true;
     }
-    const snapHeld = member[0] ? member[0].heldKeys : Number.NaN;
-    // Warm-up: one leave and one join, not counted.
-    await singleLeaves(ctx, program, members, 1, baselineMs);
-    await singleJoins(ctx, program, members, [`w${n}-${tag()}`], baselineMs);
-    const runs: SizeData["runs"] = [];
-    for (let r = 0; r < ctx.profile.runs; r++) {
-      const leave = await singleLeaves(ctx, program, members, p.opsPerRun, baselineMs);
-      const join = await singleJoins(ctx, program, members, Array.from({ length: p.opsPerRun }, (_, k) => `j${n}r${r}k${k}`), baselineMs);
-      const l = Math.max(1, Math.round(n / 100));
-      const leaving = members.pick(l);
-      const joining = Array.from({ length: l }, (_, k) => `b${n}r${r}k${k}`);
-      let batch: BatchRun | undefined;
-      try {
-        const doBatch = async () => {
-          const t = await timedOps(ctx.limit, program, [{ join: joining, leave: leaving }], baselineMs, true);
-          const e = t.results[0]!;
-          // The same changes one by one would cost, by this run's single operations, this many wraps:
-          const sumOfSingles = l * median(leave.wraps) + l * median(join.wraps);
-          batch = { leaving: l, joining: l, ms: t.wallMs, cpuMs: t.cpuMs, wraps: e.wraps, forwards: e.forwards, bytes: e.bundleBytes, sumOfSingles };
-        };
-        if (r === ctx.profile.runs - 1) member.push(await observe(ctx, `a 1 % batch (${l} leave, ${l} join)`, program, setup, doBatch));
-        else await doBatch();
-        for (const m of leaving) members.remove(m);
-        for (const m of joining) members.add(m);
-      } catch (e) {
-        errors.push(`batch of ${l} + ${l}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      runs.push({ leave, join, batch });
-    }
-    out.push({ n, degree, buildSeconds: built.seconds, buildJoins: built.joins, runs, member, heldKeys: snapHeld, errors });
-    for (const e of errors) ctx.log(`rekey: degree ${degree}, n = ${n}: ${e}`);
+    size.heldKeys = size.member[0]?.heldKeys ?? Number.NaN;
+    out.push(size);
+    for (const e of size.errors) ctx.log(`rekey: degree ${degree}, n = ${n}: ${e}`);
+    if (stopped) break;
   }
   await graphPost(ctx.limit, "/graph/destroy", { program });
   return out;
+}
+
+type Graph = { program: string; setup: Setup; members: Members; next: { id: number } };
+
+/** Grows the graph to `size.n`, then measures there; results land in `size` as they come. */
+async function measureSize(ctx: BenchContext, g: Graph, size: SizeData, baselineMs: number): Promise<void> {
+  const { program, setup, members } = g;
+  const { n, errors } = size;
+  const p = ctx.profile.rekey;
+  const built = await build(ctx, program, members, n, g.next, baselineMs);
+  size.buildSeconds = built.seconds;
+  size.buildJoins = built.joins;
+  // Worst case for the observer: its sibling leaves (it unwraps every key of its path).
+  try {
+    size.member.push(
+      await observe(
+        ctx,
+        "its sibling leaves (worst case: the whole path is new)",
+        program,
+        setup,
+        () => timedOps(ctx.limit, program, [{ leave: [SIBLING] }], baselineMs),
+        () => timedOps(ctx.limit, program, [{ join: [SIBLING] }], baselineMs), // takes leaf 1 back: the lowest free leaf
+      ),
+    );
+  } catch (e) {
+    errors.push(`member cost (sibling leave): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // Warm-up: one leave and one join, not counted.
+  await singleLeaves(ctx, program, members, 1, baselineMs);
+  await singleJoins(ctx, program, members, [`w${n}-${tag()}`], baselineMs);
+  for (let r = 0; r < ctx.profile.runs; r++) {
+    const leave = await singleLeaves(ctx, program, members, p.opsPerRun, baselineMs);
+    const join = await singleJoins(ctx, program, members, Array.from({ length: p.opsPerRun }, (_, k) => `j${n}r${r}k${k}`), baselineMs);
+    const l = Math.max(1, Math.round(n / 100));
+    const leaving = members.pick(l);
+    const joining = Array.from({ length: l }, (_, k) => `b${n}r${r}k${k}`);
+    let batch: BatchRun | undefined;
+    const last = r === ctx.profile.runs - 1;
+    if (!last && n > p.batchEveryRunUpTo) {
+      size.runs.push({ leave, join });
+      continue;
+    }
+    try {
+      const doBatch = async () => {
+        const t = await timedOps(ctx.limit, program, [{ join: joining, leave: leaving }], baselineMs, true);
+        const e = t.results[0]!;
+        // The same changes one by one would cost, by this run's single operations, this many wraps:
+        const sumOfSingles = l * median(leave.wraps) + l * median(join.wraps);
+        batch = { leaving: l, joining: l, ms: t.wallMs, cpuMs: t.cpuMs, wraps: e.wraps, forwards: e.forwards, bytes: e.bundleBytes, sumOfSingles };
+      };
+      if (last) size.member.push(await observe(ctx, `a 1 % batch (${l} leave, ${l} join)`, program, setup, doBatch));
+      else await doBatch();
+      for (const m of leaving) members.remove(m);
+      for (const m of joining) members.add(m);
+    } catch (e) {
+      errors.push(`batch of ${l} + ${l}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    size.runs.push({ leave, join, batch });
+  }
 }
 
 /**
