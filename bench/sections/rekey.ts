@@ -16,7 +16,6 @@ import { type EpochResult, graphPost, hexBytes, memberUpdate, requestBaseline, t
 import { memberCost, heldAfterSnapshot, type MemberCost } from "../lib/member-cost.js";
 import { ensureMls, type MlsRun, runMls } from "../lib/mls.js";
 import type { BenchContext, Section, SectionResult } from "../lib/model.js";
-import { median } from "../lib/stats.js";
 import { rekeyReport } from "./rekey-report.js";
 
 const BENCH = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -118,6 +117,7 @@ async function measureParts(ctx: BenchContext, baselineMs: number): Promise<Part
 }
 
 const tag = () => randomBytes(3).toString("hex");
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Grows `members` to n through `change()` calls of at most `chunk` joins; answers the seconds taken. */
 async function build(ctx: BenchContext, program: string, members: Members, n: number, next: { id: number }, baselineMs: number): Promise<{ seconds: number; joins: number }> {
@@ -234,8 +234,9 @@ async function measureSize(ctx: BenchContext, g: Graph, size: SizeData, baseline
       const doBatch = async () => {
         const t = await timedOps(ctx.limit, program, [{ join: joining, leave: leaving }], baselineMs, true);
         const e = t.results[0]!;
-        // The same changes one by one would cost, by this run's single operations, this many wraps:
-        const sumOfSingles = l * median(leave.wraps) + l * median(join.wraps);
+        // The same changes one by one, estimated from this run's single operations (other
+        // random members): L × their mean leave wraps + J × their mean join wraps.
+        const sumOfSingles = l * mean(leave.wraps) + l * mean(join.wraps);
         batch = { leaving: l, joining: l, ms: t.wallMs, cpuMs: t.cpuMs, wraps: e.wraps, forwards: e.forwards, bytes: e.bundleBytes, sumOfSingles };
       };
       if (last) size.member.push(await observe(ctx, `a 1 % batch (${l} leave, ${l} join)`, program, setup, doBatch));
