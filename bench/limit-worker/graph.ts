@@ -102,7 +102,15 @@ async function route(request: Request, env: GraphEnv, path: string): Promise<Res
         const db = database(env.DB);
         for (let i = 0; i < iterations; i++) {
           const rows = await db.all<{ region: string }>(sql`SELECT DISTINCT m.region AS region FROM program_members pm JOIN meters m ON m.id = pm.meter_id WHERE pm.program_id = ${program}`);
-          await Promise.all(rows.map(({ region }) => env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region)).cacheBundle(program, Date.now() * 1000 + i, 4, header, entries)));
+          await Promise.all(
+            rows.map(({ region }) => {
+              const stub = env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region));
+              // The bundle's keying ("tree") is the argument the concentrator takes once programs
+              // can be cover-keyed; before that it ignores it.
+              const args = [program, Date.now() * 1000 + i, 4, header, entries, "tree"] as unknown as Parameters<typeof stub.cacheBundle>;
+              return stub.cacheBundle(...args);
+            }),
+          );
         }
       } else return Response.json({ error: "what: sign or push" }, { status: 400 });
       return Response.json({ what: body.what, iterations });
