@@ -136,7 +136,7 @@ const PROFILES: Record<Profile["name"], Profile> = {
           { n: 10_000, tree: "blank" },
         ],
         samples: 3,
-        budgetSeconds: 420,
+        budgetSeconds: 480,
       },
     },
   },

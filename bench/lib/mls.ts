@@ -13,6 +13,8 @@ export type MlsCase = {
   tree: "blank" | "filled";
   skipped?: string;
   buildSeconds?: number;
+  samples?: number;
+  warmup?: number;
   blankInternalNodes?: number;
   internalNodes?: number;
   remove?: { createMs: number[]; processMs: number[]; bytes: number[]; ciphertexts: number[]; pathNodes: number[] };

@@ -280,7 +280,7 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
                 ]
               : [n$(c.n), `${c.tree}: not measured (${c.skipped ?? "no result"})`, "", "", "", "", "", "", "", "", ""],
           ),
-    note: `${rk.mls.samples} sample(s) per case after one warm-up, each from the same two states (creator and newest member, same epoch), so n is fixed; run budget ${rk.mls.budgetSeconds} s; stack: ${"stackSize" in mls ? mls.stackSize : "?"}.`,
+    note: `${rk.mls.samples} sample(s) per case after one warm-up (above n = 2,000: one sample, no warm-up), each from the same two states (creator and newest member, same epoch), so n is fixed; run budget ${rk.mls.budgetSeconds} s; stack: ${"stackSize" in mls ? mls.stackSize : "?"}.`,
   });
   tables.push({
     title: "Member cost: the meter SDK processing one rekey (GroupKeys.apply of a view, noble, in Node)",
