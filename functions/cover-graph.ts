@@ -35,6 +35,7 @@ export class CoverGraph extends GraphObject {
       CREATE TABLE IF NOT EXISTS members (meter_id TEXT PRIMARY KEY, region TEXT NOT NULL, joined INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS pending (meter_id TEXT PRIMARY KEY, op TEXT NOT NULL, region TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS bundles (epoch INTEGER PRIMARY KEY, header BLOB NOT NULL, entries BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS member_regions (region TEXT PRIMARY KEY, n INTEGER NOT NULL);
     `);
   }
 
@@ -121,7 +122,7 @@ export class CoverGraph extends GraphObject {
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
-        for (const t of ["program_key", "members", "pending", "bundles", "epochs"]) this.sql.exec(`DELETE FROM ${t}`);
+        for (const t of ["program_key", "members", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
       });
     });
   }
@@ -168,15 +169,23 @@ export class CoverGraph extends GraphObject {
     this.ctx.storage.transactionSync(() => {
       if (sealed) this.sql.exec("INSERT OR REPLACE INTO program_key (one, version, mk, sealed) VALUES (1, ?, ?, ?)", epoch, sealed.mkVersion, sealed.sealed);
       else this.sql.exec("DELETE FROM program_key");
-      for (const m of leave) this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
-      for (const j of join) this.sql.exec("INSERT INTO members (meter_id, region, joined) VALUES (?, ?, ?)", j.id, j.region, epoch);
+      for (const m of leave) {
+        this.sql.exec("UPDATE member_regions SET n = n - 1 WHERE region = (SELECT region FROM members WHERE meter_id = ?)", m);
+        this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
+      }
+      for (const j of join) {
+        this.sql.exec("INSERT INTO members (meter_id, region, joined) VALUES (?, ?, ?)", j.id, j.region, epoch);
+        this.sql.exec("INSERT INTO member_regions (region, n) VALUES (?, 1) ON CONFLICT (region) DO UPDATE SET n = n + 1", j.region);
+      }
+      this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0");
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
       this.recordEpoch(result);
     });
-    await publishBundle(this.env, "cover", { program, epoch, degree: REGION_TREE_DEGREE, header: signedHeader, entries: packEntries(encoded) });
+    const regions = this.sql.exec<{ region: string }>("SELECT region FROM member_regions ORDER BY region").toArray().map((r) => r.region);
+    await publishBundle(this.env, "cover", { program, epoch, degree: REGION_TREE_DEGREE, header: signedHeader, entries: packEntries(encoded) }, regions);
     return result;
   }
 

@@ -21,7 +21,8 @@ type GraphRef = Pick<ProgramRow, "id" | "keying" | "degree">;
 
 /**
  * The program's key graph, whichever way it is keyed: a tree of its own (KeyGraph) or a cover
- * over its members' region trees (CoverGraph). Joins name the meter's region; a tree ignores it.
+ * over its members' region trees (CoverGraph). Joins name the meter's region: where its
+ * bundles must go, and for a cover, which region tree covers it.
  */
 function graph(env: Env, p: GraphRef) {
   if (p.keying === "cover") {
@@ -41,7 +42,7 @@ function graph(env: Env, p: GraphRef) {
   return {
     init: () => g.init(p.id, p.degree),
     status: () => g.status(),
-    change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join.map((j) => j.id), leave, batched, requestId),
+    change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join, leave, batched, requestId),
     flush: (requestId: string) => g.flush(requestId),
     sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
     rotate: (requestId: string) => g.rotate(requestId),

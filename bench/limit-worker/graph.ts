@@ -17,14 +17,16 @@
  *   POST /graph/destroy {program}             erases the graph's keys (`destroy()`)
  *   POST /graph/parts {program, what, iterations}   two steps of every epoch, repeated, to say
  *        where a leave's time goes: `sign` (what KeyGraph.signed does: the central signing key
- *        read from D1 and unsealed, an ES256 COSE_Sign1) and `push` (what KeyGraph.publish does:
- *        the D1 query for the regions holding members, then `cacheBundle` on each region's
- *        Concentrator with a bundle of `bytes` bytes). `program` must be one used for nothing else.
+ *        as KeyGraph signs: `signForMeters`, the isolate's cached central key, an ES256 COSE_Sign1)
+ *        and `push` (what publishing does: `cacheBundle` on the region's Concentrator, the
+ *        regions coming from the graph's own counts, with a bundle of `bytes` bytes).
+ *        `program` must be one used for nothing else.
  *
  * Timing is done by the caller, from outside (see bench/sections/rekey.ts).
  */
-import { eq, sql } from "drizzle-orm";
-import { centralSigner, signCwt } from "../../functions/central-signing";
+import { eq } from "drizzle-orm";
+import { centralSigner } from "../../functions/central-signing";
+import { signForMeters } from "../../functions/rekey-bundles";
 import { randomBytes, toHex } from "../../functions/crypto";
 import { custodyFor } from "../../functions/custody";
 import { database } from "../../functions/db";
@@ -49,6 +51,8 @@ const REGION = "bench-1";
 type Join = string[] | { prefix: string; from: number; count: number };
 type Op = { join?: Join; leave?: string[] };
 
+/** Every bench member is of region bench-1, where the observer's concentrator is. */
+const inRegion = (ids: string[]) => ids.map((id) => ({ id, region: REGION }));
 const ids = (j: Join | undefined): string[] => (j === undefined ? [] : Array.isArray(j) ? j : Array.from({ length: j.count }, (_, i) => `${j.prefix}${j.from + i}`));
 
 export async function graphRoute(request: Request, env: GraphEnv, path: string): Promise<Response> {
@@ -78,10 +82,10 @@ async function route(request: Request, env: GraphEnv, path: string): Promise<Res
       for (const op of (body.ops as Op[]) ?? []) {
         const [join, leave] = [ids(op.join), op.leave ?? []];
         if (body.batched === true) {
-          await rpcValue(graph.change(join, leave, true, requestId));
+          await rpcValue(graph.change(inRegion(join), leave, true, requestId));
           results.push(await rpcValue(graph.flush(requestId)));
         } else {
-          results.push((await rpcValue(graph.change(join, leave, false, requestId))).epoch);
+          results.push((await rpcValue(graph.change(inRegion(join), leave, false, requestId))).epoch);
         }
       }
       return Response.json({ results });
@@ -95,23 +99,13 @@ async function route(request: Request, env: GraphEnv, path: string): Promise<Res
       const iterations = Math.min(1000, Math.max(1, Number(body.iterations) || 1));
       if (body.what === "sign") {
         const payload = randomBytes(200);
-        for (let i = 0; i < iterations; i++) await signCwt(await centralSigner(database(env.DB), await custodyFor(env), requestId), payload);
+        const custody = await custodyFor(env);
+        for (let i = 0; i < iterations; i++) await signForMeters(env, custody, payload, requestId);
       } else if (body.what === "push") {
-        await observer(env, program, 4);
         const [header, entries] = [randomBytes(150), randomBytes(Math.max(0, Number(body.bytes) || 1000))];
-        const db = database(env.DB);
-        for (let i = 0; i < iterations; i++) {
-          const rows = await db.all<{ region: string }>(sql`SELECT DISTINCT m.region AS region FROM program_members pm JOIN meters m ON m.id = pm.meter_id WHERE pm.program_id = ${program}`);
-          await Promise.all(
-            rows.map(({ region }) => {
-              const stub = env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region));
-              // The bundle's keying ("tree") is the argument the concentrator takes once programs
-              // can be cover-keyed; before that it ignores it.
-              const args = [program, Date.now() * 1000 + i, 4, header, entries, "tree"] as unknown as Parameters<typeof stub.cacheBundle>;
-              return stub.cacheBundle(...args);
-            }),
-          );
-        }
+        const stub = env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(REGION));
+        // The key graph counts its members per region, so a push is the RPC to each region's concentrator.
+        for (let i = 0; i < iterations; i++) await stub.cacheBundle(program, Date.now() * 1000 + i, 4, header, entries, "tree");
       } else return Response.json({ error: "what: sign or push" }, { status: 400 });
       return Response.json({ what: body.what, iterations });
     }
