@@ -16,11 +16,22 @@ import { webCryptoSessionAead } from "../../../functions/session-aead";
 import { memberView } from "../../../functions/member-view";
 import { readAxdrLength, WireError } from "../../../wire/axdr";
 import { decodeCwt, encodeCwt, es256ProtectedHeader } from "../../../wire/cwt";
-import { decodeGloCiphering } from "../../../wire/glo-ciphering";
+import { decodeGloCiphering, isAuthenticated } from "../../../wire/glo-ciphering";
 import { decodeKeyData, encodeKeyData } from "../../../wire/key-transfer";
 import { checkProofShape, merkleRoot, verifyInclusion } from "../../../wire/merkle";
 import { decodeEntry, decodeHeader, decodeMemberView, decodeSnapshot, encodeEntry, encodeHeader, encodeSnapshot } from "../../../wire/rekey";
-import { decodeRequestRecord, decodeResponseRecord, openRequest, openResponse, sealRequest, sealResponse, type SessionKeys } from "../../../wire/session-record";
+import {
+  decodeRequestRecord,
+  decodeResponseRecord,
+  encodeResponseRecord,
+  openRequest,
+  openResponse,
+  sealRequest,
+  sealResponse,
+  sessionAad,
+  sessionNonce,
+  type SessionKeys,
+} from "../../../wire/session-record";
 import { budgetMs, bytes, cborSequence, cborValue, check, mutationOf, mutationOfAny, onlyRejects, onlyThrows, params } from "../fuzz";
 
 const PURE = 2000;
@@ -54,8 +65,14 @@ describe("fuzz: DLMS and A-XDR", () => {
     const authOnly = await sealGloCiphering({ systemTitle: title, securityControl: 0x11, invocationCounter: 8 }, { ek, ak }, plaintext);
     await check(
       fc.asyncProperty(fc.oneof(mutationOf(real), mutationOf(authOnly)), async (input) => {
-        const opened = await onlyRejects(async () => openGloCiphering(decodeGloCiphering(input), { ek, ak }), WireError, CryptoVerifyError, CryptoInputError);
-        if (opened) expect(opened).toEqual(plaintext);
+        const opened = await onlyRejects(async () => {
+          const frame = decodeGloCiphering(input);
+          return { frame, plaintext: await openGloCiphering(frame, { ek, ak }) };
+        }, WireError, CryptoVerifyError, CryptoInputError);
+        // Encryption-only frames carry no tag and "open" to noise by design: the concentrator
+        // refuses them before opening (workers/session-operations.ts). Authenticated ones open
+        // only unchanged.
+        if (opened && isAuthenticated(opened.frame.securityControl)) expect(opened.plaintext).toEqual(plaintext);
       }),
       params(ASYNC),
     );
@@ -184,11 +201,8 @@ describe("fuzz: session records", () => {
   it("sealed plaintexts of any shape: openRequest and openResponse refuse all but [op, args] / [0, result] / [1, code, message] with a WireError", { timeout: budgetMs(ASYNC, 5) }, async () => {
     await check(
       fc.asyncProperty(cborValue, fc.integer({ min: 1, max: 1000 }), async (body, counter) => {
-        const nonceReq = await import("../../../wire/session-record").then((m) => m.sessionNonce(keys.ivI2R, counter));
-        const aadReq = (await import("../../../wire/session-record")).sessionAad("req", cR, counter);
-        const ciphertext = await webCryptoSessionAead.seal(keys.keyI2R, nonceReq, encode(body), aadReq);
+        const ciphertext = await webCryptoSessionAead.seal(keys.keyI2R, sessionNonce(keys.ivI2R, counter), encode(body), sessionAad("req", cR, counter));
         await onlyRejects(() => openRequest(webCryptoSessionAead, keys, { connectionId: cR, counter, ciphertext }), WireError);
-        const { sessionNonce, sessionAad, encodeResponseRecord } = await import("../../../wire/session-record");
         const sealed = await webCryptoSessionAead.seal(keys.keyR2I, sessionNonce(keys.ivR2I, counter), encode(body), sessionAad("res", cR, counter));
         await onlyRejects(() => openResponse(webCryptoSessionAead, keys, cR, counter, encodeResponseRecord({ counter, ciphertext: sealed })), WireError);
       }),
