@@ -16,6 +16,7 @@ import { continueRequest, message1Request } from "../../edhoc/transport";
 import { type ErrorCode, GridkeyError } from "../../functions/errors";
 import { webCryptoSessionAead } from "../../functions/session-aead";
 import { sealRequest } from "../../wire/session-record";
+import { createProgram, members } from "../helpers/groups";
 import { post, TestMeter } from "../helpers/test-meter";
 import { budgetMs, bytes, cborSequence, cborValue, check, concat, mutationOf, params } from "./fuzz";
 
@@ -133,8 +134,15 @@ describe("fuzz: /v1/edge/session and the operations inside it", () => {
   let meter: TestMeter;
   let ek: Uint8Array;
   let ak: Uint8Array;
+  let program: string;
   beforeAll(async () => {
     meter = await TestMeter.enroll(region);
+    // A program the meter belongs to, with two epochs: its bundles are cached at the
+    // region's concentrator, so rekey requests reach the cached-view path too.
+    program = await createProgram(2);
+    const other = await TestMeter.enroll(region);
+    expect((await members(program, { add: [meter.id, other.id] })).status).toBe(200);
+    expect((await members(program, { remove: [other.id] })).status).toBe(200);
     expect((await meter.connect()).status).toBe(200);
     const keys = await meter.fetchKeys();
     ek = keys.guek!.key;
@@ -166,7 +174,7 @@ describe("fuzz: /v1/edge/session and the operations inside it", () => {
     const realReading = await meter.reading(ek, ak, 1_000_000);
     const args = fc.oneof(
       fc.uniqueArray(fc.tuple(fc.constantFrom("program", "epoch", "leaf", "keys", "apdu", "x"), cborValue), { maxLength: 4, selector: ([k]) => k }).map((e) => new CborMap(e)),
-      fc.tuple(fc.oneof(fc.string({ maxLength: 70 }), fc.constant("p")), fc.oneof(cborValue, fc.nat()), fc.option(cborValue)).map(
+      fc.tuple(fc.oneof(fc.string({ maxLength: 70 }), fc.constant(program)), fc.oneof(cborValue, fc.nat(4), fc.nat()), fc.option(fc.oneof(cborValue, fc.nat(8), fc.nat()))).map(
         ([program, epoch, leaf]) => new CborMap([["program", program], ["epoch", epoch], ...(leaf === null ? [] : [["leaf", leaf] as [string, CborValue]])]),
       ),
       fc.array(fc.oneof(fc.tuple(fc.string({ maxLength: 20 }), fc.integer()), cborValue), { maxLength: 20 }).map((keys) => new CborMap([["keys", keys as CborValue]])),
