@@ -83,6 +83,20 @@ describe("fuzz: /.well-known/edhoc", () => {
     expect(res.status).toBe(400);
   });
 
+  it("bodies around the size limits (4 KiB EDHOC, 16 KiB session): 413 above, never a 5xx", { timeout: budgetMs(HTTP, 100) }, async () => {
+    await check(
+      fc.asyncProperty(fc.boolean(), fc.integer({ min: -64, max: 70_000 }), async (isEdhoc, delta) => {
+        const limit = isEdhoc ? 4096 : 16384;
+        const size = Math.max(1, limit + delta);
+        const body = new Uint8Array(size).fill(0x81); // deeply nested CBOR as well as long
+        const res = isEdhoc ? await edhoc(region, body) : await post(`/v1/edge/session?region=${region}`, "POST", body, SESSION_TYPE);
+        const code = await expectRefusal(res);
+        if (size > limit) expect(code).toBe("body_too_large");
+      }),
+      params(HTTP),
+    );
+  });
+
   it("noise, prefixes with any message, mutated real message_1: message_2 or a documented 4xx, and no stored change", { timeout: budgetMs(HTTP, 200) }, async () => {
     const body = fc.oneof(
       bytes(300),

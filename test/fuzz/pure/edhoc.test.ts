@@ -53,6 +53,15 @@ describe("fuzz: CBOR decoder", () => {
     );
   });
 
+  it("oversized and deeply nested inputs are refused by their heads, without a stack overflow or a large allocation", () => {
+    const deep = new Uint8Array(200_000).fill(0x81); // [[[[...]]]]
+    expect(() => decode(deep)).toThrow(expect.objectContaining({ code: "cbor_too_deep" }));
+    const huge = Uint8Array.of(0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff); // a byte string of 2^64-1 bytes
+    expect(() => decode(huge)).toThrow(expect.objectContaining({ code: "cbor_length_exceeds_input" }));
+    const wide = Uint8Array.of(0x9a, 0xff, 0xff, 0xff, 0xff); // an array of 2^32-1 items
+    expect(() => decode(wide)).toThrow(expect.objectContaining({ code: "cbor_length_exceeds_input" }));
+  });
+
   it("mutations of encoded values: a value or a CborError", { timeout: budgetMs(PURE, 1) }, async () => {
     await check(
       fc.property(
