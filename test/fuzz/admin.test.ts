@@ -81,6 +81,20 @@ describe("fuzz: admin JSON bodies", () => {
     );
   });
 
+  it("bodies around the 64 KiB JSON limit and deeply nested JSON: 413 above the limit, a documented 4xx otherwise", { timeout: budgetMs(HTTP, 200) }, async () => {
+    await check(
+      fc.asyncProperty(fc.integer({ min: -32, max: 100_000 }), fc.boolean(), async (delta, nested) => {
+        const size = Math.max(2, 64 * 1024 + delta);
+        const body = nested ? "[".repeat(size) : JSON.stringify({ name: "x".repeat(Math.max(0, size - 13)) });
+        const before = await stored();
+        const res = await call("POST", "/v1/admin/tokens", { body, contentType: "application/json" });
+        await expectRefusedOrDone(res, before);
+        if (new TextEncoder().encode(body).length > 64 * 1024) expect(res.body.error.code).toBe("body_too_large");
+      }),
+      params(HTTP),
+    );
+  });
+
   it("path and query parameters of any text: the resource, or a documented 4xx that stores nothing", { timeout: budgetMs(HTTP, 100) }, async () => {
     const templates = [
       "GET /v1/admin/meters/{}",
