@@ -18,10 +18,10 @@ import { encodeKeyData } from "../../../wire/key-transfer";
 import { merkleRoot } from "../../../wire/merkle";
 import { DR_AK_LABEL, DR_COMMAND_SC, encodeEntry, encodeHeader, encodeMemberView, encodeSnapshot, type Snapshot } from "../../../wire/rekey";
 import { sealResponse, type SessionKeys } from "../../../wire/session-record";
-import { CredentialCache, GroupKeys, nobleSessionAead, openGloCipheringApdu, SdkError, sealGloCiphering, trustAnchorOf, unwrapKeyData, verifyCredentialCwt } from "../../../sdk";
+import { CredentialCache, GroupKeys, MeterClient, nobleSessionAead, openGloCipheringApdu, SdkError, sealGloCiphering, trustAnchorOf, unwrapKeyData, verifyCredentialCwt } from "../../../sdk";
 import { openSessionResponse } from "../../../sdk/handshake";
 import { errorOf } from "../../../sdk/http";
-import { budgetMs, bytes, cborValue, check, jsonValue, mutationOf, onlyRejects, onlyThrows, params } from "../fuzz";
+import { budgetMs, bytes, cborSequence, cborValue, check, jsonValue, mutationOf, onlyRejects, onlyThrows, params } from "../fuzz";
 
 const PURE = 1000;
 /** Cases that sign or verify an ES256 signature (a few milliseconds each with noble). */
@@ -213,6 +213,50 @@ describe("fuzz: SDK, rekey snapshots, views and DR commands", () => {
         const opened = onlyThrows(() => holder().openCommand(program, apdu), SdkError);
         if (opened) expect(opened).toEqual(command);
         onlyThrows(() => g.openCommand(program, apdu), SdkError); // one holder: replays are refused too
+      }),
+      params(SIGNED),
+    );
+  });
+});
+
+describe("fuzz: SDK, a MeterClient against a hostile server", () => {
+  /**
+   * Every answer the client gets (credential, message_2, session responses) is drawn from
+   * the generators: any status, any content type, any body, including a CWT central really
+   * signed. Whatever the server says, each call rejects with an SdkError or succeeds.
+   */
+  it("connect, fetchKeys, rekey and request: an SdkError, never anything else", { timeout: budgetMs(SIGNED, 30) }, async () => {
+    const point = p256.getPublicKey(p256.utils.randomSecretKey(), false);
+    const ccs = makeCcs({ subject: "north-1", kid: Uint8Array.of(0x32), curve: "P-256", x: point.slice(1, 33), y: point.slice(33) }).bytes;
+    const realCwt = signed(ccs);
+    const answer = fc.record({
+      status: fc.constantFrom(200, 200, 200, 204, 400, 401, 403, 404, 409, 413, 500, 503),
+      type: fc.constantFrom("application/cwt", "application/edhoc+cbor-seq", "application/gridkey-session+cbor-seq", "application/json", "text/plain", ""),
+      body: fc.oneof(bytes(120), cborSequence, mutationOf(realCwt), fc.constant(realCwt), jsonValue.map((v) => new TextEncoder().encode(JSON.stringify(v) ?? ""))),
+    });
+    await check(
+      fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 6 }), fc.constantFrom("connect", "fetchKeys", "rekey", "request"), async (answers, call) => {
+        let i = 0;
+        const client = new MeterClient({
+          baseUrl: "https://gridkey.test",
+          region: "north-1",
+          meterId: "MTR-fuzz",
+          systemTitle: "4d4d4d0000000001",
+          identityKey: p256.utils.randomSecretKey(),
+          kek: rand(16),
+          trustAnchor: { kid: anchor.kid, publicKey: anchor.publicKey },
+          fetch: async () => {
+            const a = answers[i++ % answers.length]!;
+            const headers: Record<string, string> = a.type ? { "content-type": a.type } : {};
+            return new Response(a.status === 204 ? null : a.body.slice(), { status: a.status, headers });
+          },
+        });
+        await onlyRejects(async () => {
+          if (call === "connect") return client.connect();
+          if (call === "fetchKeys") return client.fetchKeys();
+          if (call === "rekey") return client.rekey("prog_1");
+          return client.request("ping");
+        }, SdkError);
       }),
       params(SIGNED),
     );
