@@ -63,7 +63,7 @@ describe("fuzz: admin JSON bodies", () => {
     ];
   });
 
-  it("mutated real bodies, any JSON value, malformed JSON: done, or a documented 4xx that stores nothing", { timeout: budgetMs(HTTP, 300) }, async () => {
+  it("mutated real bodies, any JSON value, malformed JSON: done, or a documented 4xx that stores nothing", { timeout: budgetMs(HTTP, 1500) }, async () => {
     await check(
       fc.asyncProperty(fc.nat(1000), fc.nat(2), fc.integer({ min: 0, max: 2 ** 31 }), async (which, kind, seed) => {
         const route = routes[which % routes.length]!;
@@ -81,7 +81,7 @@ describe("fuzz: admin JSON bodies", () => {
     );
   });
 
-  it("bodies around the 64 KiB JSON limit and deeply nested JSON: 413 above the limit, a documented 4xx otherwise", { timeout: budgetMs(HTTP, 200) }, async () => {
+  it("bodies around the 64 KiB JSON limit and deeply nested JSON: 413 above the limit, a documented 4xx otherwise", { timeout: budgetMs(HTTP, 1500) }, async () => {
     await check(
       fc.asyncProperty(fc.integer({ min: -32, max: 100_000 }), fc.boolean(), async (delta, nested) => {
         const size = Math.max(2, 64 * 1024 + delta);
@@ -95,7 +95,7 @@ describe("fuzz: admin JSON bodies", () => {
     );
   });
 
-  it("path and query parameters of any text: the resource, or a documented 4xx that stores nothing", { timeout: budgetMs(HTTP, 100) }, async () => {
+  it("path and query parameters of any text: the resource, or a documented 4xx that stores nothing", { timeout: budgetMs(HTTP, 1500) }, async () => {
     const templates = [
       "GET /v1/admin/meters/{}",
       "GET /v1/admin/meters/{}/keys",
@@ -132,7 +132,7 @@ describe("fuzz: bulk enrollment (CSV and NDJSON)", () => {
     return { csv, ndjson };
   }
 
-  it("mutated real files and any bytes: all enrolled (201), or a documented 4xx that enrolls none", { timeout: budgetMs(HTTP, 300) }, async () => {
+  it("mutated real files and any bytes: all enrolled (201), or a documented 4xx that enrolls none", { timeout: budgetMs(HTTP, 1500) }, async () => {
     await check(
       fc.asyncProperty(fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 }), async (csv, noise, seed) => {
         const f = await files();

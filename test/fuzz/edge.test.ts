@@ -83,7 +83,7 @@ describe("fuzz: /.well-known/edhoc", () => {
     expect(res.status).toBe(400);
   });
 
-  it("bodies around the size limits (4 KiB EDHOC, 16 KiB session): 413 above, never a 5xx", { timeout: budgetMs(HTTP, 100) }, async () => {
+  it("bodies around the size limits (4 KiB EDHOC, 16 KiB session): 413 above, never a 5xx", { timeout: budgetMs(HTTP, 1500) }, async () => {
     await check(
       fc.asyncProperty(fc.boolean(), fc.integer({ min: -64, max: 70_000 }), async (isEdhoc, delta) => {
         const limit = isEdhoc ? 4096 : 16384;
@@ -97,7 +97,7 @@ describe("fuzz: /.well-known/edhoc", () => {
     );
   });
 
-  it("noise, prefixes with any message, mutated real message_1: message_2 or a documented 4xx, and no stored change", { timeout: budgetMs(HTTP, 200) }, async () => {
+  it("noise, prefixes with any message, mutated real message_1: message_2 or a documented 4xx, and no stored change", { timeout: budgetMs(HTTP, 1500) }, async () => {
     const body = fc.oneof(
       bytes(300),
       cborSequence,
@@ -118,7 +118,7 @@ describe("fuzz: /.well-known/edhoc", () => {
     expect(await storedState(region)).toBe(before);
   });
 
-  it("mutated real message_3 (with and without a first request): a session only when message_3 is unchanged, else a documented 4xx and no stored change", { timeout: budgetMs(HTTP, 500) }, async () => {
+  it("mutated real message_3 (with and without a first request): a session only when message_3 is unchanged, else a documented 4xx and no stored change", { timeout: budgetMs(HTTP, 1500) }, async () => {
     await check(
       fc.asyncProperty(fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 }), async (withRecord, seed) => {
         const { body, initiator } = await meter.start();
@@ -163,7 +163,7 @@ describe("fuzz: /v1/edge/session and the operations inside it", () => {
     ak = keys.ak!.key;
   });
 
-  it("noise and mutated real records: a documented 4xx (or the answer to the real one), and the session's counter untouched by refusals", { timeout: budgetMs(HTTP, 200) }, async () => {
+  it("noise and mutated real records: a documented 4xx (or the answer to the real one), and the session's counter untouched by refusals", { timeout: budgetMs(HTTP, 1500) }, async () => {
     await check(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 }), fc.boolean(), async (seed, noise) => {
         const counter = meter.counter + 1;
@@ -184,7 +184,7 @@ describe("fuzz: /v1/edge/session and the operations inside it", () => {
     expect((await meter.request("ping")).response?.ok, "the session still works").toBe(true);
   });
 
-  it("operations with type-confused arguments and mutated real DLMS readings: [0, result] or [1, documented code, message], never a 5xx", { timeout: budgetMs(HTTP, 300) }, async () => {
+  it("operations with type-confused arguments and mutated real DLMS readings: [0, result] or [1, documented code, message], never a 5xx", { timeout: budgetMs(HTTP, 1500) }, async () => {
     const realReading = await meter.reading(ek, ak, 1_000_000);
     const args = fc.oneof(
       fc.uniqueArray(fc.tuple(fc.constantFrom("program", "epoch", "leaf", "keys", "apdu", "x"), cborValue), { maxLength: 4, selector: ([k]) => k }).map((e) => new CborMap(e)),
@@ -213,7 +213,7 @@ describe("fuzz: /v1/edge/session and the operations inside it", () => {
 });
 
 describe("fuzz: the edge's public GETs and query strings", () => {
-  it("credential, trust anchor and subscribe with any query: a documented 4xx or the resource", { timeout: budgetMs(HTTP, 100) }, async () => {
+  it("credential, trust anchor and subscribe with any query: a documented 4xx or the resource", { timeout: budgetMs(HTTP, 1500) }, async () => {
     const text = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("north-1", "P-256", "P-384", "", "a".repeat(40), "%00", "..", "p1,p2"));
     await check(
       fc.asyncProperty(fc.constantFrom("/v1/edge/credential", "/v1/edge/subscribe", "/v1/edge/trust-anchor"), text, text, text, async (path, region, curve, programs) => {

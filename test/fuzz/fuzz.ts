@@ -28,7 +28,10 @@ export function params<Ts = unknown>(ciDefault: number, caseTimeoutMs = 10_000):
   };
 }
 
-/** A vitest timeout that grows with the case count (pure cases are well under a millisecond each). */
+/**
+ * A vitest timeout that grows with the case count: a guard against hangs, generous because
+ * the 2-core machine is shared (pure cases take well under a millisecond, HTTP ones ~0.2 s).
+ */
 export function budgetMs(ciDefault: number, msPerCase: number): number {
   return 30_000 + runs(ciDefault) * msPerCase;
 }
