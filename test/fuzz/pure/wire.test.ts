@@ -13,13 +13,12 @@ import { describe, expect, it } from "vitest";
 import { CborMap, decode, encode } from "../../../edhoc/cbor";
 import { CryptoInputError, CryptoVerifyError, openGloCiphering, sealGloCiphering } from "../../../functions/crypto";
 import { webCryptoSessionAead } from "../../../functions/session-aead";
-import { memberView } from "../../../functions/member-view";
 import { readAxdrLength, WireError } from "../../../wire/axdr";
 import { decodeCwt, encodeCwt, es256ProtectedHeader } from "../../../wire/cwt";
 import { decodeGloCiphering, isAuthenticated } from "../../../wire/glo-ciphering";
 import { decodeKeyData, encodeKeyData } from "../../../wire/key-transfer";
-import { checkProofShape, merkleRoot, verifyInclusion } from "../../../wire/merkle";
-import { decodeEntry, decodeHeader, decodeMemberView, decodeSnapshot, encodeEntry, encodeHeader, encodeSnapshot } from "../../../wire/rekey";
+import { checkProofShape, inclusionProof, merkleRoot, verifyInclusion } from "../../../wire/merkle";
+import { decodeEntry, decodeHeader, decodeMemberView, decodeSnapshot, encodeEntry, encodeHeader, encodeMemberView, encodeSnapshot } from "../../../wire/rekey";
 import {
   decodeRequestRecord,
   decodeResponseRecord,
@@ -123,7 +122,8 @@ describe("fuzz: CWT and rekey formats", () => {
       { node: { level: 2, index: 0, version: 3 }, wrapped: rand(24) },
     ],
   });
-  const view = memberView(sign(header), entries, 1, 4);
+  // Leaf 1's view: the entries on its path (all three here), each with its inclusion proof.
+  const view = encode(encodeMemberView({ signedHeader: sign(header), items: entries.map((entry, index) => ({ index, entry, proof: inclusionProof(nobleSha256, entries, index) })) }));
 
   it("decodeCwt: a real CWT mutated, and noise: a CWT or a WireError", { timeout: budgetMs(PURE, 1) }, async () => {
     await check(
