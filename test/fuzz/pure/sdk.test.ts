@@ -16,7 +16,8 @@ import { makeCcs } from "../../../edhoc/credentials";
 import { encodeCwt, es256ProtectedHeader, sigStructure } from "../../../wire/cwt";
 import { encodeKeyData } from "../../../wire/key-transfer";
 import { merkleRoot } from "../../../wire/merkle";
-import { DR_AK_LABEL, DR_COMMAND_SC, encodeEntry, encodeHeader, encodeMemberView, encodeSnapshot, type Snapshot } from "../../../wire/rekey";
+import { encodeCoverEntry, encodeCoverHeader, encodeCoverSnapshot } from "../../../wire/cover";
+import { DR_AK_LABEL, DR_COMMAND_SC, encodeCommandPayload, encodeEntry, encodeHeader, encodeMemberView, encodeSnapshot, type Snapshot } from "../../../wire/rekey";
 import { sealResponse, type SessionKeys } from "../../../wire/session-record";
 import { CredentialCache, GroupKeys, MeterClient, nobleSessionAead, openGloCipheringApdu, SdkError, sealGloCiphering, trustAnchorOf, unwrapKeyData, verifyCredentialCwt } from "../../../sdk";
 import { openSessionResponse } from "../../../sdk/handshake";
@@ -203,16 +204,70 @@ describe("fuzz: SDK, rekey snapshots, views and DR commands", () => {
     );
   });
 
-  it("DR commands: a mutated real command opens only unchanged, else an SdkError", { timeout: budgetMs(SIGNED, 20) }, async () => {
+  it("DR commands: a mutated real command (signed bytes, or the APDU re-signed) opens only unchanged, else an SdkError", { timeout: budgetMs(SIGNED, 20) }, async () => {
     const ak = hmac(sha256, r1, new TextEncoder().encode(DR_AK_LABEL)).slice(0, 16);
     const command = rand(24);
-    const real = sealGloCiphering({ systemTitle: sha256(new TextEncoder().encode(program)).slice(0, 8), securityControl: DR_COMMAND_SC, invocationCounter: 10 }, { ek: r1, ak }, command);
+    const apdu = sealGloCiphering({ systemTitle: sha256(new TextEncoder().encode(program)).slice(0, 8), securityControl: DR_COMMAND_SC, invocationCounter: 10 }, { ek: r1, ak }, command);
+    const real = signed(encodeCommandPayload({ program, apdu }));
+    const resigned = fc.oneof(mutationOf(apdu).map((a) => encodeCommandPayload({ program, apdu: a })), mutationOf(encodeCommandPayload({ program, apdu })), cborValue.map((v) => encode(v))).map(signed);
     const g = holder();
     await check(
-      fc.property(fc.oneof(mutationOf(real), bytes()), (apdu) => {
-        const opened = onlyThrows(() => holder().openCommand(program, apdu), SdkError);
+      fc.property(fc.oneof(mutationOf(real), resigned, bytes()), (input) => {
+        const opened = onlyThrows(() => holder().openCommand(program, input), SdkError);
         if (opened) expect(opened).toEqual(command);
-        onlyThrows(() => g.openCommand(program, apdu), SdkError); // one holder: replays are refused too
+        onlyThrows(() => g.openCommand(program, input), SdkError); // one holder: replays are refused too
+      }),
+      params(SIGNED),
+    );
+  });
+});
+
+describe("fuzz: SDK, cover-keyed programs over a region tree", () => {
+  const program = "prog_cover";
+  const region = "r-fuzz";
+  const kek = rand(16);
+  const [leaf, root, k1, k2] = [rand(16), rand(16), rand(16), rand(16)];
+  // The region tree (degree 2, height 1): this meter at leaf 0, the root at version 1.
+  const regionSnapshot = encodeSnapshot({
+    program: `region:${region}`,
+    epoch: 1,
+    height: 1,
+    degree: 2,
+    leaf: { level: 0, index: 0, version: 1 },
+    leafWrapped: aeskw(kek).encrypt(leaf),
+    path: [{ node: { level: 1, index: 0, version: 1 }, wrapped: aeskw(leaf).encrypt(root) }],
+  });
+  const snapshot = encodeCoverSnapshot({ program, epoch: 1, wrapped: aeskw(kek).encrypt(k1) });
+  const entry = encodeCoverEntry({ kind: "cover-wrap", version: 2, region, level: 1, index: 0, underVersion: 1, wrapped: aeskw(root).encrypt(k2) });
+  const header = encodeCoverHeader({ program, epoch: 2, regionDegree: 2, entries: 1, root: merkleRoot(sha256, [entry]) });
+  const view = encode(encodeMemberView({ signedHeader: signed(header), items: [{ index: 0, entry, proof: [] }] }));
+  const holder = () => {
+    const g = new GroupKeys(anchor, () => [kek], region);
+    g.apply(`region:${region}`, { kind: "snapshot", signed: signed(regionSnapshot) });
+    g.apply(program, { kind: "snapshot", signed: signed(snapshot) });
+    return g;
+  };
+
+  it("regression: the real cover snapshot and view give the program keys of epochs 1 and 2", () => {
+    const g = holder();
+    expect(g.groupKey(program)).toEqual({ epoch: 1, key: k1 });
+    g.apply(program, { kind: "view", view });
+    expect(g.groupKey(program)).toEqual({ epoch: 2, key: k2 });
+  });
+
+  it("cover snapshots and views: mutated or re-signed mutated: the new key only when real, else an SdkError", { timeout: budgetMs(SIGNED, 20) }, async () => {
+    const resignedHeader = mutationOf(header).map((h) => encode(encodeMemberView({ signedHeader: signed(h), items: [{ index: 0, entry, proof: [] }] })));
+    const otherEntries = fc.tuple(mutationOf(entry), fc.nat(3)).map(([e, index]) => encode(encodeMemberView({ signedHeader: signed(header), items: [{ index, entry: e, proof: [] }] })));
+    await check(
+      fc.property(fc.oneof(mutationOf(view), resignedHeader, otherEntries, cborValue.map((v) => encode(v))), fc.oneof(mutationOf(snapshot), cborValue.map((v) => encode(v))), (input, snap) => {
+        const g = holder();
+        onlyThrows(() => g.apply(program, { kind: "view", view: input }), SdkError);
+        const key = g.groupKey(program);
+        expect(key).toEqual(key?.epoch === 2 ? { epoch: 2, key: k2 } : { epoch: 1, key: k1 });
+        const fresh = holder();
+        onlyThrows(() => fresh.apply(program, { kind: "snapshot", signed: signed(snap) }), SdkError);
+        const after = fresh.groupKey(program);
+        if (after) expect(after.key.length).toBe(16);
       }),
       params(SIGNED),
     );

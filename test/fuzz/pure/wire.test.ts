@@ -18,7 +18,8 @@ import { decodeCwt, encodeCwt, es256ProtectedHeader } from "../../../wire/cwt";
 import { decodeGloCiphering, isAuthenticated } from "../../../wire/glo-ciphering";
 import { decodeKeyData, encodeKeyData } from "../../../wire/key-transfer";
 import { checkProofShape, inclusionProof, merkleRoot, verifyInclusion } from "../../../wire/merkle";
-import { decodeEntry, decodeHeader, decodeMemberView, decodeSnapshot, encodeEntry, encodeHeader, encodeMemberView, encodeSnapshot } from "../../../wire/rekey";
+import { decodeCoverEntry, decodeCoverHeader, decodeCoverSnapshot, encodeCoverEntry, encodeCoverHeader, encodeCoverSnapshot, payloadTag } from "../../../wire/cover";
+import { decodeCommandPayload, decodeEntry, decodeHeader, decodeMemberView, decodeSnapshot, encodeCommandPayload, encodeEntry, encodeHeader, encodeMemberView, encodeSnapshot } from "../../../wire/rekey";
 import {
   decodeRequestRecord,
   decodeResponseRecord,
@@ -142,6 +143,29 @@ describe("fuzz: CWT and rekey formats", () => {
     it(`${name}: real entries, headers, snapshots and views mutated, and noise: a value or a WireError`, { timeout: budgetMs(PURE, 1) }, async () => {
       await check(
         fc.property(fc.oneof(mutationOfAny([...entries, header, snapshot, view]), bytes(), cborValue.map((v) => encode(v))), (input) => void onlyThrows(() => decoder(input), WireError)),
+        params(PURE),
+      );
+    });
+  }
+
+  const coverSamples = [
+    encodeCoverEntry({ kind: "cover-forward", from: 3, version: 4 }),
+    encodeCoverEntry({ kind: "cover-wrap", version: 4, region: "north-1", level: 2, index: 7, underVersion: 9, wrapped: rand(24) }),
+    encodeCoverHeader({ program: "prg_fuzz", epoch: 4, regionDegree: 4, entries: 2, root: rand(32) }),
+    encodeCoverSnapshot({ program: "prg_fuzz", epoch: 4, wrapped: rand(24) }),
+    encodeCommandPayload({ program: "prg_fuzz", apdu: rand(40) }),
+  ];
+  const coverDecoders: Array<[string, (b: Uint8Array) => unknown]> = [
+    ["decodeCoverEntry", decodeCoverEntry],
+    ["decodeCoverHeader", decodeCoverHeader],
+    ["decodeCoverSnapshot", decodeCoverSnapshot],
+    ["decodeCommandPayload", decodeCommandPayload],
+    ["payloadTag", payloadTag],
+  ];
+  for (const [name, decoder] of coverDecoders) {
+    it(`${name}: real cover entries, headers, snapshots and signed-command payloads mutated, and noise: a value or a WireError`, { timeout: budgetMs(PURE, 1) }, async () => {
+      await check(
+        fc.property(fc.oneof(mutationOfAny(coverSamples), bytes(), cborValue.map((v) => encode(v))), (input) => void onlyThrows(() => decoder(input), WireError)),
         params(PURE),
       );
     });
