@@ -70,6 +70,12 @@ const PROFILES: Record<Profile["name"], Profile> = {
       flatSizes: [200],
       memberSamples: 3,
       mls: { cases: [{ n: 8, tree: "blank" }, { n: 8, tree: "filled" }], samples: 1, budgetSeconds: 60 },
+      cover: { n: 256, leaves: 2, densities: [
+          { label: "all", fraction: 1, layout: "contiguous" },
+          { label: "half", fraction: 0.5, layout: "contiguous" },
+          { label: "10pct-random", fraction: 0.1, layout: "random" },
+          { label: "1pct-random", fraction: 0.01, layout: "random" },
+        ] },
     },
   },
   quick: {
@@ -100,6 +106,12 @@ const PROFILES: Record<Profile["name"], Profile> = {
       flatSizes: [1000],
       memberSamples: 10,
       mls: { cases: [{ n: 1000, tree: "blank" }, { n: 16, tree: "filled" }], samples: 1, budgetSeconds: 45 },
+      cover: { n: 4096, leaves: 3, densities: [
+          { label: "all", fraction: 1, layout: "contiguous" },
+          { label: "half", fraction: 0.5, layout: "contiguous" },
+          { label: "10pct-random", fraction: 0.1, layout: "random" },
+          { label: "1pct-random", fraction: 0.01, layout: "random" },
+        ] },
     },
   },
   full: {
@@ -137,6 +149,16 @@ const PROFILES: Record<Profile["name"], Profile> = {
         ],
         samples: 3,
         budgetSeconds: 480,
+      },
+      cover: {
+        n: 65_536,
+        leaves: 5,
+        densities: [
+          { label: "all", fraction: 1, layout: "contiguous" },
+          { label: "half", fraction: 0.5, layout: "contiguous" },
+          { label: "10pct-random", fraction: 0.1, layout: "random" },
+          { label: "1pct-random", fraction: 0.01, layout: "random" },
+        ],
       },
     },
   },

@@ -89,6 +89,8 @@ export type RekeyProfile = {
   /** Repetitions of the SDK's processing of one view (member cost). */
   memberSamples: number;
   mls: { cases: { n: number; tree: "blank" | "filled" }[]; samples: number; budgetSeconds: number };
+  /** Cover-keyed against tree-keyed programs over one region of n meters (degree 4): k leaves at each density. */
+  cover: { n: number; leaves: number; densities: { label: string; fraction: number; layout: "contiguous" | "random" }[] };
 };
 
 export type Server = {

@@ -30,7 +30,9 @@ import { signForMeters } from "../../functions/rekey-bundles";
 import { randomBytes, toHex } from "../../functions/crypto";
 import { custodyFor } from "../../functions/custody";
 import { database } from "../../functions/db";
+import type { CoverGraph } from "../../functions/cover-graph";
 import type { KeyGraph } from "../../functions/key-graph";
+import { coverVersusTree } from "./cover";
 import { activeKeysOfOwner, openKey, sealNewKey } from "../../functions/key-store";
 import { rpcValue } from "../../functions/rpc";
 import { keys, meters, programMembers, programs } from "../../schema";
@@ -39,6 +41,7 @@ import type { Concentrator } from "../../workers/concentrator";
 export type GraphEnv = {
   DB: D1Database;
   KEY_GRAPH: DurableObjectNamespace<KeyGraph>;
+  COVER_GRAPH: DurableObjectNamespace<CoverGraph>;
   CONCENTRATOR: DurableObjectNamespace<Concentrator>;
   MASTER_KEYS: string;
   MASTER_KEY_CURRENT: string;
@@ -67,6 +70,10 @@ async function route(request: Request, env: GraphEnv, path: string): Promise<Res
   const body = (await request.json()) as Record<string, unknown>;
   const program = String(body.program ?? "");
   if (!/^bench-[A-Za-z0-9_-]{1,48}$/.test(program)) return Response.json({ error: "program: bench-…" }, { status: 400 });
+  if (path === "/graph/cover") {
+    const densities = (body.densities as { label: string; fraction: number; layout: "contiguous" | "random" }[]) ?? [];
+    return Response.json(await coverVersusTree(env, program, Number(body.n), Number(body.leaves) || 3, densities));
+  }
   const graph = env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(program));
   const requestId = `bench-${toHex(randomBytes(6))}`;
   switch (path) {

@@ -10,6 +10,7 @@
  *   POST /concentrator/1, /concentrator/3?token=T&i=I   the `concentrator` loop's two halves
  *                   as two HTTP requests (message_1, message_3), for a load generator
  *   POST /graph/…   gridkey's real KeyGraph Durable Object, for the rekey section (graph.ts)
+ *   POST /graph/cover   cover-keyed against tree-keyed programs over one region (cover.ts)
  *   POST /run?what=W&iterations=K[&parallel=P]   runs K iterations of W (in P concurrent
  *                   loops), answers {iterations, parallel, ms}
  *
@@ -67,6 +68,7 @@ import { type GraphEnv, graphRoute } from "./graph";
 type BenchEnv = GraphEnv & { STORE: DurableObjectNamespace<BenchStore> };
 
 // gridkey's own Durable Objects, unchanged, for the rekey section (bench/limit-worker/graph.ts).
+export { CoverGraph } from "../../functions/cover-graph";
 export { KeyGraph } from "../../functions/key-graph";
 export { Concentrator } from "../../workers/concentrator";
 

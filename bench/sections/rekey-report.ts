@@ -309,8 +309,45 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
     note: "The path held is measured on a real KeyGraph of n members, which is what a region tree is. A cover-keyed program adds one key on top of the region path (docs/groups.md §7); trees cost a path per program.",
   });
 
+  const cover = data.cover;
+  if (!("error" in cover)) {
+    const ratio = (r: { coverLeaveWraps: number[]; treeLeaveWraps: number[] }) => median(r.coverLeaveWraps) / median(r.treeLeaveWraps);
+    tables.push({
+      title: `Cover-keyed against tree-keyed programs: wraps multicast per leave, m members of a region of n = ${n$(cover.n)} (degree ${cover.degree}; median [min–max] of the leaves)`,
+      columns: ["members", "m", "cover: first epoch wraps", "cover: wraps per leave", "tree of the same m: wraps per leave", "cover / tree", "cover: bundle bytes", "tree: bundle bytes", "keys a member stores for it beyond its region path: cover / tree"],
+      rows: cover.rows.map((r) => {
+        const treePath = ceilLog(cover.degree, r.m) + 1;
+        return [
+          `${r.label} (${r.layout})`,
+          n$(r.m),
+          String(r.firstEpochWraps),
+          fmtFigure(figure(r.coverLeaveWraps, "wraps")),
+          fmtFigure(figure(r.treeLeaveWraps, "wraps")),
+          fmt(ratio(r)),
+          fmtFigure(figure(r.coverLeaveBytes, "bytes")),
+          fmtFigure(figure(r.treeLeaveBytes, "bytes")),
+          `1 / ${treePath}`,
+        ];
+      }),
+      note: "Counted on gridkey's real CoverGraph and KeyGraph (functions/cover-graph.ts, key-graph.ts) in the limit worker. A cover's wraps are the complete-subtree cover of the members left in the region tree: few when the members are dense or enrolled together (they share subtrees), about one per member when they are scattered thinly. Where the ratio passes 1, a tree of its own is cheaper to rekey; a member of a cover-keyed program always stores one key for it instead of a path (docs/groups.md §7).",
+    });
+    const dense = cover.rows.find((r) => r.layout === "contiguous" && r.m === cover.n) ?? cover.rows[0];
+    const sparse = [...cover.rows].sort((a, b) => a.m - b.m)[0];
+    for (const [what, r] of [["dense: every meter of the region", dense], ["sparse: members scattered at random", sparse]] as const) {
+      if (!r) continue;
+      rows.push({
+        item: "1",
+        measure: `Leave from a cover-keyed program, ${what} (m = ${n$(r.m)} of a region of ${n$(cover.n)}, d = ${cover.degree}): wraps`,
+        gridkey: figure(r.coverLeaveWraps, "wraps"),
+        comparison: { label: "the same members in a tree of their own (KeyGraph), wraps", value: figure(r.treeLeaveWraps, "wraps") },
+        ratio: figure([ratio(r)], "ratio"),
+      });
+    }
+  }
+
   const plots = charts(ctx, data);
   const notes: string[] = [];
+  if ("error" in cover) notes.push(`cover-keyed rows not measured: ${cover.error}`);
   for (const s of graphs) for (const e of s.errors) notes.push(`degree ${s.degree}, n = ${n$(s.n)}: ${e}`);
   for (const f of flat) for (const e of f.errors) notes.push(`flat, n = ${n$(f.n)}: ${e}`);
   if ("error" in mls) notes.push(`MLS baseline not run: ${mls.error}`);

@@ -38,7 +38,9 @@ export type SizeData = {
 export type FlatData = { n: number; buildSeconds: number; runs: OpRun[]; errors: string[] };
 /** Per run, per iteration: the epoch's signing step and its push to the concentrator, measured alone. */
 export type PartsData = { sign: { ms: number; cpuMs: number }[]; push: { ms: number; cpuMs: number }[]; iterations: number; pushBytes: number };
-export type RekeyData = { baselineMs: number; parts: PartsData; graphs: SizeData[]; flat: FlatData[]; mls: MlsRun | { error: string } };
+export type CoverRow = { label: string; m: number; layout: string; firstEpochWraps: number; coverLeaveWraps: number[]; treeLeaveWraps: number[]; coverLeaveBytes: number[]; treeLeaveBytes: number[] };
+export type CoverData = { n: number; degree: number; rows: CoverRow[] } | { error: string };
+export type RekeyData = { baselineMs: number; parts: PartsData; graphs: SizeData[]; flat: FlatData[]; mls: MlsRun | { error: string }; cover: CoverData };
 
 export const rekeySection: Section = {
   id: "rekey",
@@ -87,6 +89,14 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
   for (const degree of p.degrees) graphs.push(...(await measureDegree(ctx, degree, baselineMs)));
   const flat: FlatData[] = [];
   for (const n of p.flatSizes) flat.push(await measureFlat(ctx, n, baselineMs));
+  let cover: CoverData;
+  try {
+    ctx.log(`cover-keyed against tree-keyed programs over a region of ${p.cover.n} meters`);
+    cover = await graphPost<CoverData>(ctx.limit, "/graph/cover", { program: `bench-cov-${tag()}`, n: p.cover.n, leaves: p.cover.leaves, densities: p.cover.densities });
+  } catch (e) {
+    cover = { error: e instanceof Error ? e.message : String(e) };
+    ctx.log(`cover rows failed: ${cover.error}`);
+  }
   let mls: MlsRun | { error: string };
   try {
     const dir = ensureMls(BENCH, ctx.log);
@@ -96,7 +106,7 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
     mls = { error: e instanceof Error ? e.message : String(e) };
     ctx.log(`MLS baseline failed: ${mls.error}`);
   }
-  return rekeyReport(ctx, { baselineMs, parts, graphs, flat, mls });
+  return rekeyReport(ctx, { baselineMs, parts, graphs, flat, mls, cover });
 }
 
 /** Two steps every epoch takes whatever n is: signing the header, pushing the bundle (one warm-up, then one loop per run). */
