@@ -12,6 +12,7 @@ import { COSE_CRV, coordinateLength, type Curve } from "./suites.js";
 
 /** COSE labels used here (RFC 9052 §7.1, RFC 9053 §7, RFC 8392, RFC 8747). */
 const CCS_SUB = 2;
+const CCS_EXP = 4;
 const CCS_CNF = 8;
 const CNF_COSE_KEY = 1;
 const KEY_KTY = 1;
@@ -38,6 +39,8 @@ export interface EdhocCredential {
   readonly kid: Uint8Array;
   readonly subject?: string;
   readonly publicKey: CredentialPublicKey;
+  /** The CCS's `exp` claim (RFC 8392), seconds since the epoch, when it has one. */
+  readonly expiresAt?: number;
 }
 
 /** Our own credential with its private authentication key (static DH or signature key). */
@@ -105,11 +108,13 @@ export function parseCcs(bytes: Uint8Array, kid?: Uint8Array): EdhocCredential {
   if (!id) throw invalidCredential("no kid in the COSE_Key and none given");
   const sub = ccs.get(CCS_SUB);
   const subject = typeof sub === "string" ? sub : undefined;
-  return { bytes: bytes.slice(), kid: id.slice(), publicKey: parseCoseKey(coseKey), ...(subject === undefined ? {} : { subject }) };
+  const exp = ccs.get(CCS_EXP);
+  if (exp !== undefined && !(typeof exp === "number" && Number.isSafeInteger(exp) && exp >= 0)) throw invalidCredential("exp is not a NumericDate");
+  return { bytes: bytes.slice(), kid: id.slice(), publicKey: parseCoseKey(coseKey), ...(subject === undefined ? {} : { subject }), ...(exp === undefined ? {} : { expiresAt: exp }) };
 }
 
-/** Builds a deterministic CCS for a public key: { 2: subject, 8: { 1: COSE_Key } }. */
-export function makeCcs(params: { subject?: string; kid: Uint8Array; curve: Curve | "Ed25519"; x: Uint8Array; y?: Uint8Array }): EdhocCredential {
+/** Builds a deterministic CCS for a public key: { 2: subject, 4: exp, 8: { 1: COSE_Key } } (subject and exp optional). */
+export function makeCcs(params: { subject?: string; expiresAt?: number; kid: Uint8Array; curve: Curve | "Ed25519"; x: Uint8Array; y?: Uint8Array }): EdhocCredential {
   const isOkp = params.curve === "X25519" || params.curve === "Ed25519";
   const crv = params.curve === "Ed25519" ? 6 : COSE_CRV[params.curve];
   const keyEntries: [number, CborValue][] = [
@@ -120,6 +125,7 @@ export function makeCcs(params: { subject?: string; kid: Uint8Array; curve: Curv
   ];
   if (params.y) keyEntries.push([KEY_Y, params.y]);
   const entries: [number, CborValue][] = [[CCS_CNF, new CborMap([[CNF_COSE_KEY, new CborMap(keyEntries)]])]];
+  if (params.expiresAt !== undefined) entries.unshift([CCS_EXP, params.expiresAt]);
   if (params.subject !== undefined) entries.unshift([CCS_SUB, params.subject]);
   return parseCcs(encode(new CborMap(entries)));
 }

@@ -42,8 +42,12 @@ export function trustAnchorOf(input: TrustAnchorInput): TrustAnchor {
   return { kid, publicKey };
 }
 
-/** Decodes a CWT, checks it is the trust anchor's ES256 signature, and parses the CCS in it. */
-export function verifyCredentialCwt(cwt: Uint8Array, anchor: TrustAnchor): EdhocCredential {
+/**
+ * Decodes a CWT, checks it is the trust anchor's ES256 signature, and parses the CCS in it;
+ * a CCS whose `exp` has passed at `nowMs` is refused (`credential_expired`): the key of a
+ * replaced concentrator must stop being trusted, even from a cache.
+ */
+export function verifyCredentialCwt(cwt: Uint8Array, anchor: TrustAnchor, nowMs = Date.now()): EdhocCredential {
   let parsed;
   try {
     parsed = decodeCwt(cwt);
@@ -57,13 +61,18 @@ export function verifyCredentialCwt(cwt: Uint8Array, anchor: TrustAnchor): Edhoc
   if (!es256Verify(parsed.signature, message, anchor.publicKey)) {
     throw new SdkError("credential_untrusted", "the concentrator CWT signature does not verify");
   }
+  let credential: EdhocCredential;
   try {
-    return parseCcs(parsed.payload);
+    credential = parseCcs(parsed.payload);
   } catch (e) {
     if (e instanceof EdhocError) throw new SdkError("credential_invalid", `concentrator CCS: ${e.message}`, { cause: e });
     throw e;
   }
+  if (expired(credential, nowMs)) throw new SdkError("credential_expired", "the concentrator credential has expired");
+  return credential;
 }
+
+const expired = (c: EdhocCredential, nowMs: number) => c.expiresAt !== undefined && c.expiresAt * 1000 <= nowMs;
 
 function es256Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   try {
@@ -88,7 +97,11 @@ export class CredentialCache {
   private readonly byKid = new Map<string, EdhocCredential>();
   private readonly inflight = new Map<string, Promise<void>>();
 
-  constructor(trustAnchor: TrustAnchorInput) {
+  constructor(
+    trustAnchor: TrustAnchorInput,
+    /** The meter's clock (ms since the epoch): credentials past their `exp` are dropped. */
+    private readonly clock: () => number = Date.now,
+  ) {
     this.trustAnchor = trustAnchorOf(trustAnchor);
   }
 
@@ -96,15 +109,21 @@ export class CredentialCache {
     return this.byKid.size;
   }
 
-  /** Verifies a CWT and caches its credential; throws `credential_invalid` / `credential_untrusted`. */
+  /** Verifies a CWT and caches its credential; throws `credential_invalid` / `credential_untrusted` / `credential_expired`. */
   add(cwt: Uint8Array): EdhocCredential {
-    const credential = verifyCredentialCwt(cwt, this.trustAnchor);
+    const credential = verifyCredentialCwt(cwt, this.trustAnchor, this.clock());
     this.byKid.set(bytesToHex(credential.kid), credential);
     return credential;
   }
 
+  /** The cached credential of `kid`, unless it has expired (then it is dropped). */
   get(kid: Uint8Array): EdhocCredential | undefined {
-    return this.byKid.get(bytesToHex(kid));
+    const credential = this.byKid.get(bytesToHex(kid));
+    if (credential && expired(credential, this.clock())) {
+      this.byKid.delete(bytesToHex(kid));
+      return undefined;
+    }
+    return credential;
   }
 
   /**

@@ -22,6 +22,7 @@ export type SdkLocalCode =
   | "key_unwrap_failed" // a delivered key failed its RFC 3394 integrity check under our KEK(s)
   | "rekey_invalid" // a rekey bundle view or snapshot is malformed, or its entries fail their proofs
   | "rekey_untrusted" // a rekey bundle header or snapshot is not signed by the trust anchor
+  | "credential_expired" // the concentrator credential's exp has passed (by the meter's clock)
   | "rekey_out_of_order" // a view for an epoch that does not follow the one this meter holds
   | "rekey_incomplete" // after a view, this meter lacks its path's current keys (ask for a snapshot)
   | "replayed_command" // a DR command whose invocation counter was already seen

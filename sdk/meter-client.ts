@@ -45,6 +45,8 @@ export type MeterClientOptions = {
   fetch?: FetchLike;
   /** Share one cache among the clients of a gateway (same trust anchor). */
   credentialCache?: CredentialCache;
+  /** The meter's clock, ms since the epoch (default Date.now): concentrator credentials past their expiry are refused. Ignored when `credentialCache` is given (it has its own). */
+  clock?: () => number;
   /** Defaults to counters in memory, from 1 for each GUEK version. */
   invocationCounters?: InvocationCounterStore;
 };
@@ -87,7 +89,7 @@ export class MeterClient {
     if (this.systemTitle.length !== 8) throw new SdkError("bad_config", "systemTitle must be 8 bytes");
     this.keks = options.kek === undefined ? [] : [checkKek(options.kek, PROFILE[this.dlmsSuite].keyLength)];
     this.own = ownCredential(this.meterId, this.systemTitle, options.identityKey, this.dlmsSuite);
-    this.cache = sharedCache(options.credentialCache, options.trustAnchor);
+    this.cache = sharedCache(options.credentialCache, options.trustAnchor, options.clock);
     this.counters = options.invocationCounters ?? memoryCounters();
     this.http = new EdgeHttp(options.baseUrl, this.region, options.fetch);
     this.groups = new GroupKeys(this.cache.trustAnchor, () => this.keks, this.region);
@@ -387,8 +389,8 @@ function ownCredential(meterId: string, systemTitle: Uint8Array, identityKey: Ui
   return { credential, privateKey: identityKey.slice() };
 }
 
-function sharedCache(cache: CredentialCache | undefined, anchor: TrustAnchorInput): CredentialCache {
-  const own = new CredentialCache(anchor); // validates the anchor either way
+function sharedCache(cache: CredentialCache | undefined, anchor: TrustAnchorInput, clock?: () => number): CredentialCache {
+  const own = new CredentialCache(anchor, clock); // validates the anchor either way
   if (!cache) return own;
   const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
   if (!same(cache.trustAnchor.kid, own.trustAnchor.kid) || !same(cache.trustAnchor.publicKey, own.trustAnchor.publicKey)) {

@@ -8,7 +8,7 @@ import { EDHOC_RESPONSE_MEDIA_TYPE, parseRequest } from "../edhoc/transport";
 import { webCryptoProvider } from "../edhoc/webcrypto-provider";
 import type { AuditContext } from "../functions/audit-log";
 import { auditEdgeRefusal } from "../functions/edge-refusals";
-import { type ConcentratorCredential, concentratorCredential, type ConcentratorCurve } from "../functions/concentrator-credential";
+import { type ConcentratorCredential, concentratorCredential, type ConcentratorCurve, credentialExpiry } from "../functions/concentrator-credential";
 import { fromBase64url, randomBytes, toBase64url, toHex, utf8 } from "../functions/crypto";
 import { type Custody, custodyFor } from "../functions/custody";
 import { database, type Db } from "../functions/db";
@@ -77,7 +77,7 @@ export class Concentrator extends DurableObject<Env> {
   private readonly pending = new Map<string, Pending>();
   private readonly live = new Map<string, LiveSession>();
   private readonly bundles = new Map<string, CachedBundle>();
-  private readonly credentials = new Map<ConcentratorCurve, Promise<ConcentratorCredential>>();
+  private readonly credentials = new Map<ConcentratorCurve, { expiresAt: number; credential: Promise<ConcentratorCredential> }>();
 
   /** The region's credential, signed by central: meters fetch it once and cache it by kid. */
   async credentialCwt(region: string, curve: ConcentratorCurve, requestId: string): Promise<RpcResult<Uint8Array>> {
@@ -360,14 +360,17 @@ export class Concentrator extends DurableObject<Env> {
     await auditEdgeRefusal(this.db(), requestId, region, e.code, target);
   }
 
+  /** The credential of the current period (concentrator-credential.ts), made once per period and curve. */
   private ownCredential(region: string, curve: ConcentratorCurve, requestId: string): Promise<ConcentratorCredential> {
-    let credential = this.credentials.get(curve);
-    if (!credential) {
-      credential = this.custody().then((custody) => concentratorCredential(this.db(), custody, region, curve, requestId));
+    const expiresAt = credentialExpiry(Date.now());
+    let cached = this.credentials.get(curve);
+    if (!cached || cached.expiresAt !== expiresAt) {
+      const credential = this.custody().then((custody) => concentratorCredential(this.db(), custody, region, curve, requestId));
       credential.catch(() => this.credentials.delete(curve));
-      this.credentials.set(curve, credential);
+      cached = { expiresAt, credential };
+      this.credentials.set(curve, cached);
     }
-    return credential;
+    return cached.credential;
   }
 
   /** The session policy in force for the region (functions/policies.ts): no redeploy to change it. */

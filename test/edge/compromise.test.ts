@@ -1,4 +1,7 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { parseCcs } from "../../edhoc/credentials";
+import { CREDENTIAL_PERIOD_SECONDS, credentialExpiry } from "../../functions/concentrator-credential";
+import { decodeCwt } from "../../wire/cwt";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../functions/crypto";
 import { call, tokenFor } from "../helpers/http";
@@ -37,5 +40,22 @@ describe("a compromised region, in one call", () => {
     const regionAfter = await client.rekey("region:comp-1");
     expect([regionAfter.epoch, toHex(regionAfter.key)]).toEqual([regionBefore.epoch + 1, (await groupKeyOf("region:comp-1"))!.key]);
     expect(toHex(regionAfter.key)).not.toBe(toHex(regionBefore.key));
+  });
+
+  it("bounds how long a replaced concentrator key is trusted: credentials expire within two periods, and a compromise gives a new kid", async () => {
+    const credential = async () => {
+      const res = await exports.default.fetch("http://gridkey.test/v1/edge/credential?region=comp-2&curve=P-256");
+      expect(res.status).toBe(200);
+      return parseCcs(decodeCwt(new Uint8Array(await res.arrayBuffer())).payload);
+    };
+    const [first, again] = [await credential(), await credential()];
+    const now = Math.floor(Date.now() / 1000);
+    expect(first.expiresAt).toBe(credentialExpiry(Date.now()));
+    expect(first.expiresAt! - now).toBeGreaterThan(CREDENTIAL_PERIOD_SECONDS);
+    expect(first.expiresAt! - now).toBeLessThanOrEqual(2 * CREDENTIAL_PERIOD_SECONDS);
+    expect(toHex(again.bytes)).toBe(toHex(first.bytes)); // one credential per period: meters keep their cache
+    expect((await call("POST", "/v1/admin/regions/comp-2/compromise")).status).toBe(200);
+    const replaced = await credential();
+    expect(toHex(replaced.kid)).not.toBe(toHex(first.kid));
   });
 });

@@ -20,9 +20,9 @@ async function newSigner(): Promise<Signer> {
 }
 
 /** A concentrator CCS, as functions/concentrator-credential.ts makes it. */
-async function concentratorCcs(kid: Uint8Array): Promise<Uint8Array> {
+async function concentratorCcs(kid: Uint8Array, expiresAt?: number): Promise<Uint8Array> {
   const pair = await generateSigningKeyPair("P-256");
-  return makeCcs({ subject: "gridkey concentrator north-1", kid, curve: "P-256", x: pair.publicKey.slice(1, 33), y: pair.publicKey.slice(33) }).bytes;
+  return makeCcs({ subject: "gridkey concentrator north-1", kid, curve: "P-256", x: pair.publicKey.slice(1, 33), y: pair.publicKey.slice(33), ...(expiresAt === undefined ? {} : { expiresAt }) }).bytes;
 }
 
 async function signedCwt(signer: Signer, payload: Uint8Array, signerKid = signer.kid): Promise<Uint8Array> {
@@ -115,6 +115,25 @@ describe("CredentialCache", () => {
     expect(await resolve(Uint8Array.of(1))).toBeUndefined();
     expect(fetches).toBe(2);
     expect(cache.size).toBe(1);
+  });
+
+  it("refuses an expired credential, and drops a cached one once the meter's clock passes its expiry", async () => {
+    const signer = await newSigner();
+    let now = 1_000_000 * 1000;
+    const cache = new CredentialCache(anchorOf(signer), () => now);
+    const kid = Uint8Array.of(7, 7, 7, 7);
+    const cwt = await signedCwt(signer, await concentratorCcs(kid, 1_000_100));
+    expect(cache.add(cwt).expiresAt).toBe(1_000_100);
+    expect(cache.get(kid)).toBeDefined();
+    now = 1_000_100 * 1000; // the expiry: no longer valid
+    expect(cache.get(kid)).toBeUndefined();
+    expect(cache.size).toBe(0);
+    // Fetched again (a replayed old CWT, or a replaced concentrator's): refused, not cached.
+    let fetches = 0;
+    await expect(cache.resolver("north-1", async () => (fetches++, cwt))(kid)).rejects.toMatchObject({ code: "credential_expired" });
+    expect([fetches, cache.size]).toEqual([1, 0]);
+    expect(codeOf(() => verifyCredentialCwt(cwt, trustAnchorOf(anchorOf(signer)), now - 1))).toBeUndefined();
+    expect(codeOf(() => verifyCredentialCwt(cwt, trustAnchorOf(anchorOf(signer)), now))).toBe("credential_expired");
   });
 
   it("propagates a CWT that fails verification instead of calling the kid unknown", async () => {
