@@ -181,9 +181,13 @@ export class KeyGraph extends GraphObject {
   async coverWrap(meterIds: string[], key: Uint8Array, requestId: string): Promise<RpcResult<{ degree: number; wraps: { level: number; index: number; version: number; wrapped: Uint8Array }[] }>> {
     return this.serial(async () => {
       if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
-      const missing = meterIds.filter((m) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length === 0);
-      if (missing.length > 0) await this.applyEpoch(this.inOwnRegion([...new Set(missing)]), [], requestId);
-      const leaves = meterIds.map((m) => this.leafOf(m)).sort((a, b) => a - b);
+      const ids = [...new Set(meterIds)];
+      let leaves = this.leavesOf(ids);
+      if (leaves.length < ids.length) {
+        const found = new Set(this.sql.exec<{ meter_id: string }>("SELECT m.meter_id FROM members m JOIN json_each(?) j ON j.value = m.meter_id", JSON.stringify(ids)).toArray().map((r) => r.meter_id));
+        await this.applyEpoch(this.inOwnRegion(ids.filter((m) => !found.has(m))), [], requestId);
+        leaves = this.leavesOf(ids);
+      }
       const degree = Number(this.meta("degree"));
       const occupied = (lo: number, hi: number) => this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members WHERE leaf BETWEEN ? AND ?", lo, hi).one().n;
       const custody = await custodyFor(this.env);
@@ -316,6 +320,14 @@ export class KeyGraph extends GraphObject {
   private publishTargets(): string[] | undefined {
     if (this.sql.exec("SELECT 1 FROM members WHERE region IS NULL LIMIT 1").toArray().length > 0) return undefined;
     return this.sql.exec<{ region: string }>("SELECT region FROM member_regions WHERE n > 0 ORDER BY region").toArray().map((r) => r.region);
+  }
+
+  /** The leaves of those of `ids` that are members, sorted: one query, however many. */
+  private leavesOf(ids: string[]): number[] {
+    return this.sql
+      .exec<{ leaf: number }>("SELECT m.leaf FROM members m JOIN json_each(?) j ON j.value = m.meter_id ORDER BY m.leaf", JSON.stringify(ids))
+      .toArray()
+      .map((r) => r.leaf);
   }
 
   /** A region's own tree: every member is of that region. */
