@@ -16,16 +16,19 @@ export type BulkResult = { enrolled: number };
  * Enrolls every meter of an NDJSON or CSV body, or none: a single bad line refuses the
  * whole request with a report naming each bad line (1-based, counting the CSV header).
  */
-export async function enrollBulk(db: Db, env: Env, custody: Custody, ctx: AuditContext, format: BulkFormat, body: string): Promise<BulkResult> {
+/**
+ * The pure first step of a bulk enrollment: the body's lines, each an enrollment input that
+ * passed its schema or a line error (malformed record, schema refusal). Throws `bulk_invalid`
+ * for an empty body or one over the limit, and nothing else.
+ */
+export function readBulkLines(format: BulkFormat, body: string): { inputs: { line: number; input: EnrollmentInput }[]; errors: LineError[] } {
   const lines = format === "csv" ? parseCsv(body) : parseNdjson(body);
   if (lines.length === 0) throw new GridkeyError("bulk_invalid", "the body holds no meters");
   if (lines.length > MAX_BULK_METERS) {
     throw new GridkeyError("bulk_invalid", `at most ${MAX_BULK_METERS} meters per request; split the file`);
   }
-  const now = ctx.now ?? Date.now();
-  const transport = new Map<string, Promise<Uint8Array>>();
+  const inputs: { line: number; input: EnrollmentInput }[] = [];
   const errors: LineError[] = [];
-  const prepared: { line: number; meter: PreparedMeter }[] = [];
   for (const { line, value } of lines) {
     if (value === MALFORMED) {
       errors.push({ line, code: "malformed_body", message: format === "csv" ? "not a CSV record of the header's columns" : "not a JSON object" });
@@ -38,12 +41,23 @@ export async function enrollBulk(db: Db, env: Env, custody: Custody, ctx: AuditC
       errors.push({ line, ...idOf(value), code, message: `${issue.path.join(".") || "(line)"}: ${issue.message}` });
       continue;
     }
+    inputs.push({ line, input: parsed.data });
+  }
+  return { inputs, errors };
+}
+
+export async function enrollBulk(db: Db, env: Env, custody: Custody, ctx: AuditContext, format: BulkFormat, body: string): Promise<BulkResult> {
+  const { inputs, errors } = readBulkLines(format, body);
+  const now = ctx.now ?? Date.now();
+  const transport = new Map<string, Promise<Uint8Array>>();
+  const prepared: { line: number; meter: PreparedMeter }[] = [];
+  for (const { line, input } of inputs) {
     try {
-      prepared.push({ line, meter: await prepareMeter(db, custody, parsed.data, now, transport) });
+      prepared.push({ line, meter: await prepareMeter(db, custody, input, now, transport) });
     } catch (err) {
       const e = toGridkeyError(err);
       if (e.status >= 500) throw e;
-      errors.push({ line, id: parsed.data.id, code: e.code, message: e.message });
+      errors.push({ line, id: input.id, code: e.code, message: e.message });
     }
   }
   for (const [i, collision] of await findCollisions(db, prepared.map((p) => p.meter))) {
