@@ -67,7 +67,11 @@ export class CoverGraph extends GraphObject {
         });
         return { status: this.statusNow() };
       }
-      const epoch = await this.applyEpoch(join, leave, requestId);
+      // Idempotent, as KeyGraph.change: what a failed earlier attempt already applied is dropped.
+      const j = join.filter((m) => !this.isMember(m.id));
+      const l = leave.filter((m) => this.isMember(m));
+      if (j.length + l.length === 0) return { status: this.statusNow() };
+      const epoch = await this.applyEpoch(j, l, requestId);
       return { status: this.statusNow(), epoch };
     });
   }
@@ -208,10 +212,6 @@ export class CoverGraph extends GraphObject {
     if (join.some((m) => leave.includes(m)) || new Set(join).size !== join.length || new Set(leave).size !== leave.length) {
       throw new GridkeyError("bad_parameter", "a meter appears twice in one change");
     }
-  }
-
-  private isMember(meterId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", meterId).toArray().length > 0;
   }
 
   private storedKey(): { version: number; mk: number; sealed: string } | undefined {

@@ -33,6 +33,19 @@ export abstract class GraphObject extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Which of `meterIds` the graph holds or will hold at its next flush (members, and queued
+   * joins): after a failure between the registry write and the graph step, these are the
+   * meters a retried removal must still take out (functions/programs.ts).
+   */
+  async holding(meterIds: string[]): Promise<RpcResult<string[]>> {
+    return this.serial(async () => meterIds.filter((m) => this.isMember(m) || this.sql.exec("SELECT 1 FROM pending WHERE meter_id = ? AND op = 'join'", m).toArray().length > 0));
+  }
+
+  protected isMember(meterId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", meterId).toArray().length > 0;
+  }
+
   /** Inside an epoch's transaction: its summary for the operator's rekey timeline. */
   protected recordEpoch(r: EpochResult): void {
     this.sql.exec(

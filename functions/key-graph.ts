@@ -91,7 +91,12 @@ export class KeyGraph extends GraphObject {
         });
         return { status: this.statusNow() };
       }
-      const epoch = await this.applyEpoch(join, leave, requestId);
+      // Idempotent, so that a retry after a failure converges (functions/programs.ts): a join
+      // of a member or a leave of a non-member was already applied, and is dropped.
+      const j = join.filter((m) => !this.isMember(m));
+      const l = leave.filter((m) => this.isMember(m));
+      if (j.length + l.length === 0) return { status: this.statusNow() };
+      const epoch = await this.applyEpoch(j, l, requestId);
       return { status: this.statusNow(), epoch };
     });
   }
@@ -105,7 +110,7 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => {
       if (!this.meta("program")) this.initialise(name, degree);
       if (this.meta("program") !== name) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
-      const isMember = (m: string) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length > 0;
+      const isMember = (m: string) => this.isMember(m);
       const j = [...new Set(join)].filter((m) => !isMember(m));
       const l = [...new Set(leave)].filter((m) => isMember(m) && !j.includes(m));
       return j.length + l.length > 0 ? this.applyEpoch(j, l, requestId) : undefined;
@@ -117,7 +122,7 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => {
       const rows = this.sql.exec<{ meter_id: string; op: string }>("SELECT meter_id, op FROM pending").toArray();
       if (rows.length === 0) return undefined;
-      const isMember = (m: string) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length > 0;
+      const isMember = (m: string) => this.isMember(m);
       // A join then leave of a non-member (or the reverse) within one window cancels out.
       const join = rows.filter((r) => r.op === "join" && !isMember(r.meter_id)).map((r) => r.meter_id);
       const leave = rows.filter((r) => r.op === "leave" && isMember(r.meter_id)).map((r) => r.meter_id);
