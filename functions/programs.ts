@@ -106,6 +106,26 @@ export async function changeMembers(
     throw new GridkeyError("bad_parameter", `at most ${MAX_MEMBERSHIP_CHANGES} membership changes per call`);
   }
   const regions = await checkEligible(db, change.add);
+  // A concurrent change to the same registrations between our read and our write fails our
+  // write whole (a key conflict, or the removal guard): read again and decide again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await changeMembersOnce(db, env, ctx, program, regions, change);
+    } catch (err) {
+      if (attempt >= 5 || !/constraint failed: program_members/.test(causeText(err))) throw err;
+    }
+  }
+}
+
+async function changeMembersOnce(
+  db: Db,
+  env: Env,
+  ctx: AuditContext,
+  program: ProgramRow,
+  regions: Map<string, string>,
+  change: { add: string[]; remove: string[] },
+): Promise<{ status: GraphStatus; epoch?: EpochResult }> {
+  const id = program.id;
   const current = await membersAmong(db, id, [...change.add, ...change.remove]);
   const add = change.add.filter((m) => !current.has(m));
   const remove = change.remove.filter((m) => current.has(m));
@@ -120,13 +140,36 @@ export async function changeMembers(
     ...remove.map((m) => ({ action: "program.member.remove", targetType: "program", targetId: id, details: { meterId: m } })),
   ];
   const statements: Statement[] = [...insertRows(programMembers, add.map((m) => ({ programId: id, meterId: m, joinedAt: now, suspended: 0 })))];
-  if (remove.length > 0) statements.push(db.delete(programMembers).where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(remove)))));
+  if (remove.length > 0) {
+    statements.push(stillRegistered(id, remove));
+    statements.push(db.delete(programMembers).where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(remove)))));
+  }
   if (entries.length > 0) await commitAudited(db, { ...ctx, now }, entries, statements);
   // A suspended member is already out of the key graph: adding it again or removing it only
   // touches the registration.
   const join = change.add.filter((m) => current.get(m) !== true).map((m) => ({ id: m, region: regions.get(m)! }));
   const leave = [...remove.filter((m) => !current.get(m)), ...stale];
   return graphStep(g.change(join, leave, (await rekeyModeOf(db, program)) === "batched", ctx.requestId));
+}
+
+/**
+ * Guards a removal inside its batch: fails it (NOT NULL on joined_at) if any of `meterIds`
+ * is no longer registered, so two removals of the same meter at once do not both write an
+ * audit record; the loser reads again (changeMembers). Inserts nothing when all are there.
+ */
+function stillRegistered(programId: string, meterIds: string[]): Statement {
+  return {
+    toSQL: () => ({
+      sql: "INSERT INTO program_members (program_id, meter_id, joined_at, suspended) SELECT ?, j.value, NULL, 0 FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM program_members p WHERE p.program_id = ? AND p.meter_id = j.value)",
+      params: [programId, JSON.stringify(meterIds), programId],
+    }),
+  };
+}
+
+function causeText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) parts.push(e.message);
+  return parts.join(" | ");
 }
 
 /**
