@@ -26,6 +26,11 @@ export type CoverJoin = { id: string; region: string };
  * HMAC (no multicast; the joiner gets it in a snapshot under its KEK).
  */
 export class CoverGraph extends GraphObject {
+  protected readonly sealedTable = "program_key";
+
+  protected sealedAad(row: Record<string, SqlStorageValue>): Uint8Array {
+    return keyAad(this.meta("program")!, Number(row.version));
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

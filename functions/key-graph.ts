@@ -49,6 +49,11 @@ export type MemberUpdate = { kind: "current" } | { kind: "view"; view: Uint8Arra
  * synchronous transaction.
  */
 export class KeyGraph extends GraphObject {
+  protected readonly sealedTable = "nodes";
+
+  protected sealedAad(row: Record<string, SqlStorageValue>): Uint8Array {
+    return nodeAad(this.meta("program")!, `${row.level}/${row.idx}`, Number(row.version));
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
