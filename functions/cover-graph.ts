@@ -87,8 +87,8 @@ export class CoverGraph extends GraphObject {
       if (rows.length === 0) return undefined;
       const join = rows.filter((r) => r.op === "join" && !this.isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
       const leave = rows.filter((r) => r.op === "leave" && this.isMember(r.meter_id)).map((r) => r.meter_id);
-      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId) : undefined;
-      this.sql.exec("DELETE FROM pending");
+      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
+      if (!result) this.sql.exec("DELETE FROM pending");
       return result;
     });
   }
@@ -142,7 +142,7 @@ export class CoverGraph extends GraphObject {
     });
   }
 
-  private async applyEpoch(join: CoverJoin[], leave: string[], requestId: string, rotate = false): Promise<EpochResult> {
+  private async applyEpoch(join: CoverJoin[], leave: string[], requestId: string, rotate = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const program = this.meta("program")!;
     const epoch = Number(this.meta("epoch")) + 1;
@@ -179,6 +179,7 @@ export class CoverGraph extends GraphObject {
       else this.sql.exec("DELETE FROM program_key");
       for (const m of leave) this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
       for (const j of join) this.sql.exec("INSERT INTO members (meter_id, region, joined) VALUES (?, ?, ?)", j.id, j.region, epoch);
+      if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0");
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));

@@ -131,8 +131,8 @@ export class KeyGraph extends GraphObject {
       // A join then leave of a non-member (or the reverse) within one window cancels out.
       const join = rows.filter((r) => r.op === "join" && !isMember(r.meter_id)).map((r) => r.meter_id);
       const leave = rows.filter((r) => r.op === "leave" && isMember(r.meter_id)).map((r) => r.meter_id);
-      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId) : undefined;
-      this.sql.exec("DELETE FROM pending");
+      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
+      if (!result) this.sql.exec("DELETE FROM pending");
       return result;
     });
   }
@@ -220,7 +220,7 @@ export class KeyGraph extends GraphObject {
     });
   }
 
-  private async applyEpoch(join: string[], leave: string[], requestId: string, refreshRoot = false): Promise<EpochResult> {
+  private async applyEpoch(join: string[], leave: string[], requestId: string, refreshRoot = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const program = this.meta("program")!;
     const degree = Number(this.meta("degree"));
@@ -293,6 +293,7 @@ export class KeyGraph extends GraphObject {
         this.sql.exec("DELETE FROM free_leaves WHERE leaf = ?", joinedLeaves[i]!);
         this.sql.exec("INSERT INTO members (meter_id, leaf, joined) VALUES (?, ?, ?)", m, joinedLeaves[i]!, epoch);
       });
+      if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0"); // a new group key starts its invocation counter over
       this.setMeta("height", String(height));

@@ -236,7 +236,12 @@ export async function rekeyModeOf(db: Db, program: Pick<ProgramRow, "id" | "reke
 /** Applies a batched program's queued changes now, as one bundle. */
 export async function rekeyNow(db: Db, env: Env, ctx: AuditContext, id: string) {
   const program = await getProgram(db, id);
-  const epoch = await rpcValue(graph(env, program).flush(ctx.requestId));
+  const epoch = await rpcValue(graph(env, program).flush(ctx.requestId)).catch((err: unknown) => {
+    if (err instanceof GridkeyError) throw err;
+    // The flush's epoch and the emptying of its queue are one transaction (key-graph.ts).
+    console.warn("key graph flush failed", String(err));
+    throw new GridkeyError("storage_unavailable", "the key graph could not apply the queued changes; nothing was changed and they stay queued");
+  });
   if (epoch) await commitAudited(db, ctx, { action: "program.rekey", targetType: "program", targetId: id, details: { ...epoch } });
   return { epoch: epoch ?? null, status: await programStatus(env, program) };
 }
