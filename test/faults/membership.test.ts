@@ -116,6 +116,43 @@ describe("a key graph that fails after the registry write", () => {
   });
 });
 
+describe("a suspension whose key graph step fails", () => {
+  it("is completed by repeating it: the meter leaves the graph, and its registration stays (suspended)", async () => {
+    const program = await createProgram(2);
+    const [a, m] = await Promise.all([enrolledClient("fault-s1"), enrolledClient("fault-s1")]);
+    await members(program, { add: [a.id, m.id] });
+    const repair = await breakGraph(graphOf(program), "DELETE");
+    const failed = await call("POST", `/v1/admin/meters/${m.id}/suspend`);
+    expect([failed.status, failed.body.error.code]).toEqual([503, "change_incomplete"]);
+    expect(await graphMembers(graphOf(program))).toContain(m.id);
+    await repair();
+    const retried = await call("POST", `/v1/admin/meters/${m.id}/suspend`);
+    expect([retried.status, retried.body.state]).toEqual([200, "suspended"]);
+    expect(await graphMembers(graphOf(program))).toEqual([a.id]);
+    expect(await registered(program)).toEqual([a.id, m.id].sort());
+    expect(await audited("program.member.suspend", program, m.id)).toBe(1);
+    await expectAllDerive(program, [a]);
+    expect((await call("POST", `/v1/admin/meters/${m.id}/resume`)).status).toBe(200);
+    await expectAllDerive(program, [a, m]);
+  });
+});
+
+describe("a region tree that fails during enrollment", () => {
+  it("does not fail the enrollment; the meter joins its region's tree when it first asks, and gets the current key", async () => {
+    const region = "fault-enroll";
+    const first = await enrolledClient(region);
+    const repair = await breakGraph(regionTree(env, region), "INSERT");
+    const late = await enrolledClient(region); // expects 201 inside
+    expect(await graphMembers(regionTree(env, region))).toEqual([first.id]);
+    await repair();
+    const got = await late.client.rekey(`region:${region}`);
+    expect(await graphMembers(regionTree(env, region))).toEqual([first.id, late.id].sort());
+    const mine = await first.client.rekey(`region:${region}`);
+    expect([mine.epoch, toHex(mine.key)]).toEqual([got.epoch, toHex(got.key)]);
+    expect(await audited("region.tree.rekey", region)).toBe(2);
+  });
+});
+
 describe("a registry write that fails", () => {
   it("changes neither the registry nor the key graph, leaves no audit record, and says so", async () => {
     const program = await createProgram(2);

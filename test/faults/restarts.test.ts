@@ -89,4 +89,19 @@ describe("a key graph or concentrator that dies part way through a key update", 
     expect(audited!.n).toBe(1);
     await expectAllDerive(program, ms);
   });
+
+  it("the group key's invocation counter: seals at once get distinct counters, and a restart never resets one", async () => {
+    const program = await createProgram(2);
+    const m = await enrolledClient("restart-k4");
+    await members(program, { add: [m.id] });
+    const seal = () => call("POST", `/v1/admin/programs/${program}/commands`, { json: { command: "c2010000080000010000ff0200" } });
+    const burst = await Promise.all([1, 2, 3, 4].map(seal));
+    for (const r of burst) expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(burst.map((r) => r.body.invocationCounter).sort()).toEqual([1, 2, 3, 4]);
+    await evictDurableObject(graphOf(program));
+    const after = await seal();
+    expect(after.body).toMatchObject({ epoch: 1, invocationCounter: 5 });
+    const audited = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'program.command.seal' AND target_id = ?").bind(program).first<{ n: number }>();
+    expect(audited!.n).toBe(5);
+  });
 });
