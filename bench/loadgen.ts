@@ -2,15 +2,26 @@
  * The bench's load generator: a separate Node process (forked by bench/run.ts, pinned to its
  * own CPU) that drives simulated meters with the meter SDK, exactly as a meter would:
  * `MeterClient.connect()` (EDHOC message_1/2/3 with a ping riding on message_3), `fetchKeys()`
- * in a live session. Commands arrive over IPC (bench/lib/loadgen-protocol.ts). Only ever
+ * in a live session, and `rekey` one epoch behind (bench/lib/rekey-probe.ts). Commands arrive over IPC (bench/lib/loadgen-protocol.ts). Only ever
  * talks to the URL it is given (127.0.0.1).
  */
 import { performance } from "node:perf_hooks";
 import { nobleProvider } from "../edhoc/noble-provider.js";
-import { CredentialCache, fetchTrustAnchor, MeterClient, SdkError, type TrustAnchorInput } from "../sdk/index.js";
+import { CredentialCache, fetchTrustAnchor, MeterClient, SdkError, type TrustAnchor, trustAnchorOf, type TrustAnchorInput } from "../sdk/index.js";
+import { fetchOneBehind, prepareProbe, type RekeyProbe } from "./lib/rekey-probe.js";
 import type { FleetMeter, HealthResult, LoadgenCommand, LoadgenReply, MeterCostResult, ThroughputResult } from "./lib/loadgen-protocol.js";
 
-type Ctx = { url: string; pool: MeterClient[]; probes: MeterClient[]; cost: MeterClient; costFetch: { inFetchMs: number } };
+type Ctx = {
+  url: string;
+  anchor: TrustAnchor;
+  pool: MeterClient[];
+  probes: MeterClient[];
+  rekeyClients: { client: MeterClient; kek: Uint8Array }[];
+  /** Set by `rekeyPrepare`: the rekey probes then fetch during every window. */
+  rekeyProbes: RekeyProbe[];
+  cost: MeterClient;
+  costFetch: { inFetchMs: number };
+};
 
 let ctx: Ctx | undefined;
 
@@ -49,6 +60,9 @@ async function init(cmd: Extract<LoadgenCommand, { type: "init" }>): Promise<Loa
   };
   ctx = {
     url: cmd.url,
+    anchor: trustAnchorOf(anchor),
+    rekeyClients: cmd.rekeyProbes.map((m) => ({ client: client(m, cmd.url, cmd.region, anchor, cache), kek: hexBytes(m.kek) })),
+    rekeyProbes: [],
     pool: cmd.pool.map((m) => client(m, cmd.url, cmd.region, anchor, cache)),
     probes: cmd.probes.map((m) => client(m, cmd.url, cmd.region, anchor, cache)),
     cost: client(cmd.cost, cmd.url, cmd.region, anchor, cache, timedFetch),
@@ -66,6 +80,7 @@ async function throughput(c: Ctx, cmd: Extract<LoadgenCommand, { type: "throughp
   const windowEnd = windowStart + cmd.windowMs;
   const handshakeMs: number[] = [];
   const keysMs: number[] = [];
+  const rekeyMs: number[] = [];
   const errors: Record<string, number> = {};
   let completed = 0;
   const free = [...c.pool];
@@ -121,9 +136,22 @@ async function throughput(c: Ctx, cmd: Extract<LoadgenCommand, { type: "throughp
       await sleep(cmd.probeIntervalMs);
     }
   };
-  await Promise.all([...Array.from({ length: cmd.concurrency }, meter), ...c.probes.map(probe)]);
+  const rekeyProbe = async (p: RekeyProbe) => {
+    while (performance.now() < windowEnd) {
+      const started = performance.now();
+      try {
+        const ms = await fetchOneBehind(p, c.anchor);
+        if (started >= windowStart && performance.now() <= windowEnd) rekeyMs.push(ms);
+      } catch (e) {
+        const code = `rekey: ${codeOf(e)}`;
+        if (performance.now() >= windowStart) errors[code] = (errors[code] ?? 0) + 1;
+      }
+      await sleep(cmd.probeIntervalMs);
+    }
+  };
+  await Promise.all([...Array.from({ length: cmd.concurrency }, meter), ...c.probes.map(probe), ...c.rekeyProbes.map(rekeyProbe)]);
   for (const m of marks) clearTimeout(m);
-  return { type: "throughput", concurrency: cmd.concurrency, windowMs: cmd.windowMs, completed, handshakeMs, keysMs, errors, cpuSeconds, eventLoopUtilization: elu };
+  return { type: "throughput", concurrency: cmd.concurrency, windowMs: cmd.windowMs, completed, handshakeMs, keysMs, rekeyMs, errors, cpuSeconds, eventLoopUtilization: elu };
 }
 
 async function health(c: Ctx, cmd: Extract<LoadgenCommand, { type: "health" }>): Promise<HealthResult> {
@@ -213,6 +241,11 @@ async function handle(cmd: LoadgenCommand): Promise<LoadgenReply | undefined> {
   if (!ctx) throw new Error("init first");
   if (cmd.type === "throughput") return throughput(ctx, cmd);
   if (cmd.type === "health") return health(ctx, cmd);
+  if (cmd.type === "rekeyPrepare") {
+    const c = ctx;
+    c.rekeyProbes = await Promise.all(c.rekeyClients.map((r) => prepareProbe(r.client, r.kek, cmd.program, c.anchor)));
+    return { type: "rekeyReady", epochs: c.rekeyProbes.map((p) => p.epoch), leaves: c.rekeyProbes.map((p) => p.leaf) };
+  }
   return meterCost(ctx, cmd);
 }
 

@@ -17,8 +17,10 @@
  * other, runs each section (bench/sections/), and stops every process it started. Only
  * 127.0.0.1 is ever contacted.
  *
- * Sections: `sessions` (items 3–4) today. The group-rekey items 1–2 become a section of the
- * same shape (bench/lib/model.ts) added to SECTIONS, and leave PENDING.
+ * Sections (bench/sections/, each of the shape in bench/lib/model.ts): `sessions` (items 3–4:
+ * throughput, the physical limit, keys and rekey fetch latency, the meter's handshake cost) and
+ * `rekey` (items 1–2: group rekey cost in gridkey's KeyGraph DO, hosted by the limit worker, vs
+ * flat rekeying, the LKH bound and MLS via ts-mls in bench/mls; the member's cost).
  */
 import { type ChildProcess, fork, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,25 +32,16 @@ import type { LoadgenCommand, LoadgenReply } from "./lib/loadgen-protocol.js";
 import type { BenchContext, CoreSharing, Pending, Profile, Section, Server } from "./lib/model.js";
 import { affinity, canPin, cpuSeconds, machineBusySeconds, pin, waitGone, wranglerDevProcs } from "./lib/procs.js";
 import { markdown, type Machine, RESULTS_SCHEMA, type Results } from "./lib/report.js";
+import { rekeySection } from "./sections/rekey.js";
 import { sessionsSection } from "./sections/sessions.js";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, "..");
 
-const SECTIONS: Section[] = [sessionsSection];
+const SECTIONS: Section[] = [sessionsSection, rekeySection];
 
-const PENDING: Pending[] = [
-  {
-    items: ["1", "2"],
-    title: "group rekey cost (joins, leaves, batches at n = 10^3…10^6, degree 2/4/8, vs flat, the LKH formula and MLS via ts-mls) and member cost (keys per meter, the SDK's work per rekey vs an MLS commit)",
-    reason: "Not in this harness yet: they come as a `rekey` section in bench/sections/ (same row shape, their own plots), with ts-mls in its own package under bench/.",
-  },
-  {
-    items: ["4"],
-    title: "rekey fetch latency (cache hit at the concentrator)",
-    reason: "Comes with the rekey section: the latency probe of the sessions section measures key delivery (`keys`) only.",
-  },
-];
+/** Issue 6 items the harness does not measure yet (none today; the page lists any here). */
+const PENDING: Pending[] = [];
 
 const PROFILES: Record<Profile["name"], Profile> = {
   smoke: {
@@ -67,6 +60,23 @@ const PROFILES: Record<Profile["name"], Profile> = {
     meterCost: { handshakes: 3, warmup: 2 },
     health: { concurrency: 4, windowMs: 500 },
     pin: false,
+    rekey: {
+      sizes: [200, 1000],
+      degrees: [2, 4],
+      topSizeDegrees: [2, 4],
+      batchEveryRunUpTo: 100_000,
+      chunk: 10_000,
+      opsPerRun: 2,
+      flatSizes: [200],
+      memberSamples: 3,
+      mls: { cases: [{ n: 8, tree: "blank" }, { n: 8, tree: "filled" }], samples: 1, budgetSeconds: 60 },
+      cover: { n: 256, leaves: 2, densities: [
+          { label: "all", fraction: 1, layout: "contiguous" },
+          { label: "half", fraction: 0.5, layout: "contiguous" },
+          { label: "10pct-random", fraction: 0.1, layout: "random" },
+          { label: "1pct-random", fraction: 0.01, layout: "random" },
+        ] },
+    },
   },
   quick: {
     name: "quick",
@@ -84,6 +94,25 @@ const PROFILES: Record<Profile["name"], Profile> = {
     meterCost: { handshakes: 20, warmup: 5 },
     health: { concurrency: 16, windowMs: 1500 },
     pin: true,
+    // Kept small: the sessions section already takes most of the two minutes. Degrees 2 and 8,
+    // n = 10^5 and 10^6, flat at 10^4 and larger MLS groups are the full run's.
+    rekey: {
+      sizes: [1000, 10_000],
+      degrees: [4],
+      topSizeDegrees: [4],
+      batchEveryRunUpTo: 100_000,
+      chunk: 10_000,
+      opsPerRun: 2,
+      flatSizes: [1000],
+      memberSamples: 10,
+      mls: { cases: [{ n: 1000, tree: "blank" }, { n: 16, tree: "filled" }], samples: 1, budgetSeconds: 45 },
+      cover: { n: 4096, leaves: 3, densities: [
+          { label: "all", fraction: 1, layout: "contiguous" },
+          { label: "half", fraction: 0.5, layout: "contiguous" },
+          { label: "10pct-random", fraction: 0.1, layout: "random" },
+          { label: "1pct-random", fraction: 0.01, layout: "random" },
+        ] },
+    },
   },
   full: {
     name: "full",
@@ -101,6 +130,37 @@ const PROFILES: Record<Profile["name"], Profile> = {
     meterCost: { handshakes: 100, warmup: 10 },
     health: { concurrency: 16, windowMs: 5000 },
     pin: true,
+    rekey: {
+      sizes: [1000, 10_000, 100_000, 1_000_000],
+      degrees: [2, 4, 8],
+      // 10^6 members take minutes to build per degree; the 1 % batch there (10^4 + 10^4) is one sample.
+      topSizeDegrees: [4],
+      batchEveryRunUpTo: 100_000,
+      chunk: 10_000,
+      opsPerRun: 5,
+      flatSizes: [1000, 10_000],
+      memberSamples: 20,
+      mls: {
+        cases: [
+          { n: 1000, tree: "blank" },
+          { n: 128, tree: "filled" },
+          // Last: ts-mls may not finish it within the budget (the page then says where it stopped).
+          { n: 10_000, tree: "blank" },
+        ],
+        samples: 3,
+        budgetSeconds: 480,
+      },
+      cover: {
+        n: 65_536,
+        leaves: 5,
+        densities: [
+          { label: "all", fraction: 1, layout: "contiguous" },
+          { label: "half", fraction: 0.5, layout: "contiguous" },
+          { label: "10pct-random", fraction: 0.1, layout: "random" },
+          { label: "1pct-random", fraction: 0.01, layout: "random" },
+        ],
+      },
+    },
   },
 };
 

@@ -3,6 +3,7 @@
  * with a static DH key, a COSE_Sign1 signature over the MAC for the side that signs.
  * Both the producing and the verifying side call these, so the layouts exist once.
  */
+import { constantTimeEqual } from "../functions/crypto/bytes.js";
 import { concat, encode } from "./cbor.js";
 import { credentialSec1, encodeIdCredMap, encodeIdentifier, type EdhocCredential } from "./credentials.js";
 import type { EdhocCryptoProvider } from "./crypto-provider.js";
@@ -94,14 +95,6 @@ export async function checkSignatureOrMac(
   }
   const ok = await p.verify(suite.sign, credentialSec1(a.credential.publicKey), toBeSigned(a, mac), received);
   if (!ok) throw new EdhocError("signature_verification_failed", "signature does not verify");
-}
-
-/** Equality whose time does not depend on where the inputs differ. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /**

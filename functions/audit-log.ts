@@ -1,6 +1,6 @@
 import { asc, desc, gt } from "drizzle-orm";
 import { auditLog } from "../schema";
-import { sha256, toHex, utf8 } from "./crypto";
+import { constantTimeEqual, sha256, toHex, utf8 } from "./crypto";
 import { type Db, runBatch, type Statement } from "./db";
 import { GridkeyError } from "./errors";
 import { insertRows } from "./json-rows";
@@ -129,8 +129,13 @@ export async function verifyChain(db: Db, pageSize = 1000): Promise<ChainReport>
 
 async function brokenReason(row: AuditRow, expectedSeq: number, prev: string): Promise<string | undefined> {
   if (row.seq !== expectedSeq) return `record ${expectedSeq} is missing`;
-  if (row.prevHash !== prev) return "prev_hash does not match the previous record";
+  if (!sameHash(row.prevHash, prev)) return "prev_hash does not match the previous record";
   const { hash, ...rest } = row;
-  if ((await recordHash(rest)) !== hash) return "hash does not match the record's contents";
+  if (!sameHash(await recordHash(rest), hash)) return "hash does not match the record's contents";
   return undefined;
+}
+
+/** Chain hashes are compared like every other authenticator: in constant time. */
+function sameHash(a: string, b: string): boolean {
+  return constantTimeEqual(utf8(a), utf8(b));
 }

@@ -8,7 +8,7 @@ import { database } from "./db";
 import { GridkeyError } from "./errors";
 import type { EpochResult, GraphStatus, MemberUpdate } from "./key-graph";
 import { memberView, onRegionPath, packEntries, unpackEntries } from "./member-view";
-import { openMeterKek, publishBundle, regionGraphName, sealDrCommand, signRekey } from "./rekey-bundles";
+import { openMeterKek, publishBundle, regionGraphName, sealDrCommand, signForMeters } from "./rekey-bundles";
 import { REGION_TREE_DEGREE } from "./region-tree";
 import { GraphObject } from "./graph-object";
 import { type RpcResult, rpcValue } from "./rpc";
@@ -40,6 +40,7 @@ export class CoverGraph extends GraphObject {
       CREATE TABLE IF NOT EXISTS members (meter_id TEXT PRIMARY KEY, region TEXT NOT NULL, joined INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS pending (meter_id TEXT PRIMARY KEY, op TEXT NOT NULL, region TEXT NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS bundles (epoch INTEGER PRIMARY KEY, header BLOB NOT NULL, entries BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS member_regions (region TEXT PRIMARY KEY, n INTEGER NOT NULL);
     `);
   }
 
@@ -130,7 +131,7 @@ export class CoverGraph extends GraphObject {
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
-        for (const t of ["program_key", "members", "pending", "bundles", "epochs"]) this.sql.exec(`DELETE FROM ${t}`);
+        for (const t of ["program_key", "members", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
       });
     });
   }
@@ -168,7 +169,7 @@ export class CoverGraph extends GraphObject {
     old?.key.fill(0);
     const encoded = entries.map(encodeCoverEntry);
     const header = encodeCoverHeader({ program, epoch, regionDegree: REGION_TREE_DEGREE, entries: encoded.length, root: merkleRoot(nobleSha256, encoded) });
-    const signedHeader = await signRekey(this.env, custody, header, requestId);
+    const signedHeader = await signForMeters(this.env, custody, header, requestId);
     const sealed = key ? await custody.seal(key, keyAad(program, epoch)) : undefined;
     key?.fill(0);
     const wraps = entries.filter((e) => e.kind === "cover-wrap").length;
@@ -177,8 +178,15 @@ export class CoverGraph extends GraphObject {
     this.ctx.storage.transactionSync(() => {
       if (sealed) this.sql.exec("INSERT OR REPLACE INTO program_key (one, version, mk, sealed) VALUES (1, ?, ?, ?)", epoch, sealed.mkVersion, sealed.sealed);
       else this.sql.exec("DELETE FROM program_key");
-      for (const m of leave) this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
-      for (const j of join) this.sql.exec("INSERT INTO members (meter_id, region, joined) VALUES (?, ?, ?)", j.id, j.region, epoch);
+      for (const m of leave) {
+        this.sql.exec("UPDATE member_regions SET n = n - 1 WHERE region = (SELECT region FROM members WHERE meter_id = ?)", m);
+        this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
+      }
+      for (const j of join) {
+        this.sql.exec("INSERT INTO members (meter_id, region, joined) VALUES (?, ?, ?)", j.id, j.region, epoch);
+        this.sql.exec("INSERT INTO member_regions (region, n) VALUES (?, 1) ON CONFLICT (region) DO UPDATE SET n = n + 1", j.region);
+      }
+      this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
       if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0");
@@ -186,7 +194,8 @@ export class CoverGraph extends GraphObject {
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
       this.recordEpoch(result);
     });
-    await publishBundle(this.env, "cover", { program, epoch, degree: REGION_TREE_DEGREE, header: signedHeader, entries: packEntries(encoded) });
+    const regions = this.sql.exec<{ region: string }>("SELECT region FROM member_regions ORDER BY region").toArray().map((r) => r.region);
+    await publishBundle(this.env, "cover", { program, epoch, degree: REGION_TREE_DEGREE, header: signedHeader, entries: packEntries(encoded) }, regions);
     return result;
   }
 
@@ -210,7 +219,7 @@ export class CoverGraph extends GraphObject {
     const body = encodeCoverSnapshot({ program: this.meta("program")!, epoch: key.version, wrapped: await wrap(kek, key.key) });
     kek.fill(0);
     key.key.fill(0);
-    return signRekey(this.env, custody, body, requestId);
+    return signForMeters(this.env, custody, body, requestId);
   }
 
   private checkChange(join: string[], leave: string[]): void {

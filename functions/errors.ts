@@ -1,5 +1,6 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { CborError } from "../edhoc/cbor";
 import { WireError } from "../wire/axdr";
 import { CryptoInputError, CryptoVerifyError } from "./crypto";
 
@@ -98,6 +99,9 @@ export function toGridkeyError(err: unknown): GridkeyError {
   if (err instanceof CryptoInputError) return new GridkeyError(cryptoCode(err.code), err.message);
   if (err instanceof CryptoVerifyError) return new GridkeyError("key_unwrap_failed", "integrity check failed");
   if (err instanceof WireError) return new GridkeyError("bad_frame", err.message);
+  // Bytes from outside that are not well-formed CBOR (e.g. what follows C_R at the EDHOC
+  // endpoint): the sender's fault, never an internal error (found by test/fuzz/edge.test.ts).
+  if (err instanceof CborError) return new GridkeyError("bad_frame", `malformed CBOR: ${err.message}`);
   if (err instanceof HTTPException && err.status === 400) {
     return new GridkeyError("malformed_body", "request body is not valid JSON");
   }

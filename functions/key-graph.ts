@@ -18,7 +18,7 @@ import type { RpcResult } from "./rpc";
 import { ancestors, heightFor, type NodeId, nodeKey, planEpoch, ref } from "./lkh";
 import { completeSubtreeCover, lowerBound } from "./subset-cover";
 import { memberView, onTreePath, packEntries, unpackEntries } from "./member-view";
-import { openMeterKek, publishBundle, sealDrCommand, signRekey } from "./rekey-bundles";
+import { openMeterKek, publishBundle, REGION_GRAPH_PREFIX, sealDrCommand, signForMeters } from "./rekey-bundles";
 
 /** Recent bundles kept for members one epoch behind; anyone further behind gets a snapshot. */
 const BUNDLES_KEPT = 16;
@@ -35,6 +35,8 @@ export type GraphStatus = {
   /** DR commands sealed under the current group key (its GCM invocation counter). */
   invocations: number;
 };
+/** A meter joining a tree, with its region: the graph counts members per region to know where to push its bundles. */
+export type MemberJoin = { id: string; region: string };
 export type EpochResult = { epoch: number; joined: number; left: number; wraps: number; forwards: number; bundleBytes: number };
 /** One applied epoch as the rekey timeline shows it: when, and what its bundle cost. */
 export type EpochRecord = EpochResult & { at: number };
@@ -60,11 +62,17 @@ export class KeyGraph extends GraphObject {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, version INTEGER NOT NULL, mk INTEGER NOT NULL, sealed TEXT NOT NULL, PRIMARY KEY (level, idx));
-      CREATE TABLE IF NOT EXISTS members (meter_id TEXT PRIMARY KEY, leaf INTEGER NOT NULL UNIQUE, joined INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS members (meter_id TEXT PRIMARY KEY, leaf INTEGER NOT NULL UNIQUE, joined INTEGER NOT NULL, region TEXT);
       CREATE TABLE IF NOT EXISTS free_leaves (leaf INTEGER PRIMARY KEY);
-      CREATE TABLE IF NOT EXISTS pending (meter_id TEXT PRIMARY KEY, op TEXT NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS pending (meter_id TEXT PRIMARY KEY, op TEXT NOT NULL, at INTEGER NOT NULL, region TEXT);
       CREATE TABLE IF NOT EXISTS bundles (epoch INTEGER PRIMARY KEY, header BLOB NOT NULL, entries BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS member_regions (region TEXT PRIMARY KEY, n INTEGER NOT NULL);
     `);
+    // Graphs made before members carried their region: the column comes empty, and publish
+    // falls back on the registry for them (publishTargets).
+    for (const t of ["members", "pending"]) {
+      if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(${t})`).toArray().some((c) => c.name === "region")) this.sql.exec(`ALTER TABLE ${t} ADD COLUMN region TEXT`);
+    }
   }
 
   /** Creates the graph (idempotent for the same program and degree). */
@@ -83,22 +91,22 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => this.statusNow());
   }
 
-  /** Membership changes: applied as one epoch now, or queued for the next flush. */
-  async change(join: string[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
+  /** Membership changes (each joiner with its region): applied as one epoch now, or queued for the next flush. */
+  async change(join: MemberJoin[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
     return this.serial(async () => {
-      this.checkChange(join, leave);
+      this.checkChange(join.map((j) => j.id), leave);
       if (join.length + leave.length === 0) return { status: this.statusNow() };
       if (batched) {
         const now = Date.now();
         this.ctx.storage.transactionSync(() => {
-          for (const m of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, at) VALUES (?, 'join', ?)", m, now);
+          for (const j of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, at, region) VALUES (?, 'join', ?, ?)", j.id, now, j.region);
           for (const m of leave) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, at) VALUES (?, 'leave', ?)", m, now);
         });
         return { status: this.statusNow() };
       }
       // Idempotent, so that a retry after a failure converges (functions/programs.ts): a join
       // of a member or a leave of a non-member was already applied, and is dropped.
-      const j = join.filter((m) => !this.isMember(m));
+      const j = join.filter((m) => !this.isMember(m.id));
       const l = leave.filter((m) => this.isMember(m));
       if (j.length + l.length === 0) return { status: this.statusNow() };
       const epoch = await this.applyEpoch(j, l, requestId);
@@ -118,18 +126,18 @@ export class KeyGraph extends GraphObject {
       const isMember = (m: string) => this.isMember(m);
       const j = [...new Set(join)].filter((m) => !isMember(m));
       const l = [...new Set(leave)].filter((m) => isMember(m) && !j.includes(m));
-      return j.length + l.length > 0 ? this.applyEpoch(j, l, requestId) : undefined;
+      return j.length + l.length > 0 ? this.applyEpoch(this.inOwnRegion(j), l, requestId) : undefined;
     });
   }
 
   /** Applies every queued change as one epoch (one bundle), if any. */
   async flush(requestId: string): Promise<RpcResult<EpochResult | undefined>> {
     return this.serial(async () => {
-      const rows = this.sql.exec<{ meter_id: string; op: string }>("SELECT meter_id, op FROM pending").toArray();
+      const rows = this.sql.exec<{ meter_id: string; op: string; region: string | null }>("SELECT meter_id, op, region FROM pending").toArray();
       if (rows.length === 0) return undefined;
       const isMember = (m: string) => this.isMember(m);
       // A join then leave of a non-member (or the reverse) within one window cancels out.
-      const join = rows.filter((r) => r.op === "join" && !isMember(r.meter_id)).map((r) => r.meter_id);
+      const join = rows.filter((r) => r.op === "join" && !isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
       const leave = rows.filter((r) => r.op === "leave" && isMember(r.meter_id)).map((r) => r.meter_id);
       const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
       if (!result) this.sql.exec("DELETE FROM pending");
@@ -184,7 +192,7 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => {
       if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
       const missing = meterIds.filter((m) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length === 0);
-      if (missing.length > 0) await this.applyEpoch([...new Set(missing)], [], requestId);
+      if (missing.length > 0) await this.applyEpoch(this.inOwnRegion([...new Set(missing)]), [], requestId);
       const leaves = meterIds.map((m) => this.leafOf(m)).sort((a, b) => a - b);
       const degree = Number(this.meta("degree"));
       const occupied = (lo: number, hi: number) => this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members WHERE leaf BETWEEN ? AND ?", lo, hi).one().n;
@@ -204,7 +212,7 @@ export class KeyGraph extends GraphObject {
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
-        for (const t of ["nodes", "members", "free_leaves", "pending", "bundles", "epochs"]) this.sql.exec(`DELETE FROM ${t}`);
+        for (const t of ["nodes", "members", "free_leaves", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
       });
     });
   }
@@ -220,7 +228,7 @@ export class KeyGraph extends GraphObject {
     });
   }
 
-  private async applyEpoch(join: string[], leave: string[], requestId: string, refreshRoot = false, clearPending = false): Promise<EpochResult> {
+  private async applyEpoch(join: { id: string; region: string | null }[], leave: string[], requestId: string, refreshRoot = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const program = this.meta("program")!;
     const degree = Number(this.meta("degree"));
@@ -286,13 +294,17 @@ export class KeyGraph extends GraphObject {
         this.sql.exec("DELETE FROM nodes WHERE level = ? AND idx = ?", level, idx);
       }
       leave.forEach((m, i) => {
+        const region = this.sql.exec<{ region: string | null }>("SELECT region FROM members WHERE meter_id = ?", m).one().region;
+        if (region !== null) this.sql.exec("UPDATE member_regions SET n = n - 1 WHERE region = ?", region);
         this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
         this.sql.exec("INSERT OR IGNORE INTO free_leaves (leaf) VALUES (?)", leftLeaves[i]!);
       });
       join.forEach((m, i) => {
         this.sql.exec("DELETE FROM free_leaves WHERE leaf = ?", joinedLeaves[i]!);
-        this.sql.exec("INSERT INTO members (meter_id, leaf, joined) VALUES (?, ?, ?)", m, joinedLeaves[i]!, epoch);
+        this.sql.exec("INSERT INTO members (meter_id, leaf, joined, region) VALUES (?, ?, ?, ?)", m.id, joinedLeaves[i]!, epoch, m.region);
+        if (m.region !== null) this.sql.exec("INSERT INTO member_regions (region, n) VALUES (?, 1) ON CONFLICT (region) DO UPDATE SET n = n + 1", m.region);
       });
+      this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
       if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0"); // a new group key starts its invocation counter over
@@ -303,8 +315,25 @@ export class KeyGraph extends GraphObject {
       this.recordEpoch(result);
     });
     for (const v of updated.values()) v.key.fill(0);
-    await publishBundle(this.env, "tree", { program, epoch, degree, header: signedHeader, entries: packEntries(encoded) });
+    await publishBundle(this.env, "tree", { program, epoch, degree, header: signedHeader, entries: packEntries(encoded) }, this.publishTargets());
     return result;
+  }
+
+  /**
+   * The regions whose concentrators get each bundle, from this graph's own counts (no scan of
+   * the members); undefined for a graph with members from before regions were kept, for
+   * which the registry is asked.
+   */
+  private publishTargets(): string[] | undefined {
+    if (this.sql.exec("SELECT 1 FROM members WHERE region IS NULL LIMIT 1").toArray().length > 0) return undefined;
+    return this.sql.exec<{ region: string }>("SELECT region FROM member_regions WHERE n > 0 ORDER BY region").toArray().map((r) => r.region);
+  }
+
+  /** A region's own tree: every member is of that region. */
+  private inOwnRegion(ids: string[]): { id: string; region: string | null }[] {
+    const name = this.meta("program") ?? "";
+    const region = name.startsWith(REGION_GRAPH_PREFIX) ? name.slice(REGION_GRAPH_PREFIX.length) : null;
+    return ids.map((id) => ({ id, region }));
   }
 
   private initialise(program: string, degree: number): void {
@@ -389,7 +418,7 @@ export class KeyGraph extends GraphObject {
   }
 
   private async signed(payload: Uint8Array, requestId: string): Promise<Uint8Array> {
-    return signRekey(this.env, await custodyFor(this.env), payload, requestId);
+    return signForMeters(this.env, await custodyFor(this.env), payload, requestId);
   }
 
   private db(): Db {

@@ -1,7 +1,9 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { meters, programMembers, programs, type RekeyMode } from "../schema";
 import type { CoverJoin } from "./cover-graph";
-import type { Keying } from "./rekey-bundles";
+import { type Keying, signForMeters } from "./rekey-bundles";
+import { custodyFor } from "./custody";
+import { encodeCommandPayload } from "../wire/rekey";
 import { REGION_TREE_DEGREE } from "./region-tree";
 import { type AuditContext, type AuditEntry, commitAudited } from "./audit-log";
 import { randomBytes, toHex } from "./crypto";
@@ -19,7 +21,8 @@ type GraphRef = Pick<ProgramRow, "id" | "keying" | "degree">;
 
 /**
  * The program's key graph, whichever way it is keyed: a tree of its own (KeyGraph) or a cover
- * over its members' region trees (CoverGraph). Joins name the meter's region; a tree ignores it.
+ * over its members' region trees (CoverGraph). Joins name the meter's region: where its
+ * bundles must go, and for a cover, which region tree covers it.
  */
 function graph(env: Env, p: GraphRef) {
   if (p.keying === "cover") {
@@ -40,7 +43,7 @@ function graph(env: Env, p: GraphRef) {
   return {
     init: () => g.init(p.id, p.degree),
     status: () => g.status(),
-    change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join.map((j) => j.id), leave, batched, requestId),
+    change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join, leave, batched, requestId),
     holding: (meterIds: string[]) => g.holding(meterIds),
     flush: (requestId: string) => g.flush(requestId),
     sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
@@ -285,16 +288,19 @@ export function programView(row: ProgramRow, status: GraphStatus) {
 export const BUDGET_ROTATION_SHARE = 0.9;
 
 /**
- * Seals a DR command under the program's group key, for the edge to multicast. Audited. The
- * group key's counter budget (policy) is never exceeded: past 90 % of it the key is rotated.
+ * Seals a DR command under the program's group key, for the edge to multicast, and has
+ * central sign the sealed APDU (members verify it, so no member can forge a command to the
+ * others). Audited. The group key's counter budget (policy) is never exceeded: past 90 % of
+ * it the key is rotated.
  */
 export async function sealProgramCommand(db: Db, env: Env, ctx: AuditContext, id: string, command: Uint8Array) {
   const program = await getProgram(db, id);
   const budget = (await effectivePolicy(db, "group", { program: id })).maxInvocations ?? MAX_INVOCATIONS;
   const sealed = await rpcValue(graph(env, program).sealCommand(command, budget));
+  const signed = await signForMeters(env, await custodyFor(env), encodeCommandPayload({ program: id, apdu: sealed.apdu }), ctx.requestId);
   await commitAudited(db, ctx, { action: "program.command.seal", targetType: "program", targetId: id, details: { epoch: sealed.epoch, invocationCounter: sealed.invocationCounter, bytes: command.length } });
   if (sealed.invocationCounter >= budget * BUDGET_ROTATION_SHARE) await rotateProgramKey(db, env, ctx, id, "counter budget");
-  return sealed;
+  return { ...sealed, signed };
 }
 
 /** A new group key for a program without a membership change. Audited. */

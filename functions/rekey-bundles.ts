@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { meters } from "../schema";
 import { DR_AK_LABEL, DR_COMMAND_SC, NODE_KEY_BYTES } from "../wire/rekey";
-import { centralSigner, signCwt } from "./central-signing";
+import { type CentralSigner, centralSigner, signCwt } from "./central-signing";
 import { hmacSha256, sealGloCiphering, sha256, utf8 } from "./crypto";
 import type { Custody } from "./custody";
 import { database, type Db } from "./db";
@@ -18,25 +18,40 @@ export type Keying = "tree" | "cover";
 export const REGION_GRAPH_PREFIX = "region:";
 export const regionGraphName = (region: string) => `${REGION_GRAPH_PREFIX}${region}`;
 
-/** Central signs (COSE_Sign1, ES256) so no concentrator, gateway or member can forge a rekey. */
-export async function signRekey(env: Env, custody: Custody, payload: Uint8Array, requestId: string): Promise<Uint8Array> {
-  return signCwt(await centralSigner(database(env.DB), custody, requestId), payload);
+/** How long an isolate keeps the unsealed central signing key: a D1 read and an unseal per epoch otherwise. */
+const SIGNER_CACHE_MS = 5 * 60_000;
+let signerCache: { at: number; signer: Promise<CentralSigner> } | undefined;
+
+/** Central signs (COSE_Sign1, ES256) what meters act on, so no concentrator, gateway or member can forge a rekey or a DR command. */
+export async function signForMeters(env: Pick<Env, "DB">, custody: Custody, payload: Uint8Array, requestId: string): Promise<Uint8Array> {
+  const now = Date.now();
+  if (!signerCache || now - signerCache.at > SIGNER_CACHE_MS) {
+    const signer = centralSigner(database(env.DB), custody, requestId);
+    signerCache = { at: now, signer };
+    signer.catch(() => (signerCache = undefined));
+  }
+  return signCwt(await signerCache.signer, payload);
 }
 
 /**
- * Pushes an epoch's bundle to the concentrators of the regions that hold members (a region
- * graph's only region is its own), which cache it and tell their subscribed meters. Best
- * effort: a meter whose concentrator missed it asks the graph itself.
+ * Pushes an epoch's bundle to the concentrators of the regions that hold members (`targets`,
+ * which a graph counts itself; else the registry is asked), which cache it and tell their
+ * subscribed meters. Best effort: a meter whose concentrator missed it asks the graph itself.
  */
-export async function publishBundle(env: Env, keying: Keying, b: { program: string; epoch: number; degree: number; header: Uint8Array; entries: Uint8Array }): Promise<void> {
+export async function publishBundle(
+  env: Env,
+  keying: Keying,
+  b: { program: string; epoch: number; degree: number; header: Uint8Array; entries: Uint8Array },
+  targets?: string[],
+): Promise<void> {
   try {
-    const regions = b.program.startsWith(REGION_GRAPH_PREFIX)
-      ? [b.program.slice(REGION_GRAPH_PREFIX.length)]
-      : (
-          await database(env.DB).all<{ region: string }>(
-            sql`SELECT DISTINCT m.region AS region FROM program_members pm JOIN meters m ON m.id = pm.meter_id WHERE pm.program_id = ${b.program}`,
-          )
-        ).map((r) => r.region);
+    const regions =
+      targets ??
+      (
+        await database(env.DB).all<{ region: string }>(
+          sql`SELECT DISTINCT m.region AS region FROM program_members pm JOIN meters m ON m.id = pm.meter_id WHERE pm.program_id = ${b.program}`,
+        )
+      ).map((r) => r.region);
     await Promise.all(regions.map((region) => env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region)).cacheBundle(b.program, b.epoch, b.degree, b.header, b.entries, keying)));
   } catch (err) {
     console.warn("bundle push failed; meters will fetch from the key graph", b.program, b.epoch, String(err));

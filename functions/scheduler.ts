@@ -9,6 +9,7 @@ import { type KeyRow, sealNextVersion } from "./key-store";
 import { rewrapChunk } from "./master-key-rotation";
 import { effectivePolicy } from "./policies";
 import { programStatus, rekeyNow } from "./programs";
+import { rotateBroadcastKey } from "./broadcast-keys";
 
 /** How much one run may do per step: a run with a million due items makes progress and leaves the rest. */
 export const STEP_LIMIT = 200;
@@ -136,10 +137,7 @@ async function dueMeterKeys(db: Db, now: number, state: "active" | "new" | "reti
   return out;
 }
 
-/**
- * A region's broadcast key past its period gets a new version at once (no meter confirms a
- * broadcast key); the old one is retired, readable through the grace period, then destroyed.
- */
+/** Each region's broadcast keys past their period (broadcast-keys.ts). */
 async function rotateBroadcastKeys(db: Db, custody: Custody, ctx: AuditContext, now: number): Promise<number> {
   let rotated = 0;
   for (const region of await db.selectDistinct({ id: keys.ownerId }).from(keys).where(and(eq(keys.keyClass, "gbek"), eq(keys.state, "active")))) {
@@ -150,13 +148,7 @@ async function rotateBroadcastKeys(db: Db, custody: Custody, ctx: AuditContext, 
       .from(keys)
       .where(and(eq(keys.keyClass, "gbek"), eq(keys.ownerId, region.id), eq(keys.state, "active"), lte(keys.createdAt, now - rotationSeconds * 1000)))
       .limit(STEP_LIMIT);
-    for (const key of due) {
-      const next = await sealNextVersion(custody, key, { now });
-      await commitAudited(db, ctx, { action: "key.rotate", targetType: "key", targetId: key.id, details: { retired: key.version, active: next.version } }, [
-        db.update(keys).set({ state: "retired", rotatedAt: now }).where(and(eq(keys.id, key.id), eq(keys.version, key.version), eq(keys.state, "active"))),
-        db.insert(keys).values(next),
-      ]);
-    }
+    for (const key of due) await rotateBroadcastKey(db, custody, ctx, key, now);
     rotated += due.length;
   }
   return rotated;

@@ -8,10 +8,11 @@
  * - encrypted only:              body = GCM's counter-mode ciphertext, no tag
  *
  * noble's GCM only verifies full 16-byte tags, so opening recomputes the tag and compares the
- * first 12 bytes in constant time; plaintext is returned only after that comparison passes.
+ * first 12 bytes in constant time (functions/crypto/bytes.ts, the one comparison helper);
+ * plaintext is returned only after that comparison passes.
  */
 import { ctr, gcm } from "@noble/ciphers/aes.js";
-import { equalBytes } from "@noble/ciphers/utils.js";
+import { constantTimeEqual } from "../functions/crypto/bytes.js";
 import { WireError, concatBytes } from "../wire/axdr.js";
 import {
   DLMS_TAG_LENGTH,
@@ -120,5 +121,5 @@ export function openGloCiphering(frame: GloCiphering, keys: DlmsKeys): Uint8Arra
 }
 
 function verifyTag(received: Uint8Array, expected: Uint8Array): void {
-  if (!equalBytes(received, expected)) throw new SdkError("decryption_failed", "DLMS authentication tag does not match");
+  if (!constantTimeEqual(received, expected)) throw new SdkError("decryption_failed", "DLMS authentication tag does not match");
 }

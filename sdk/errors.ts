@@ -25,6 +25,7 @@ export type SdkLocalCode =
   | "rekey_out_of_order" // a view for an epoch that does not follow the one this meter holds
   | "rekey_incomplete" // after a view, this meter lacks its path's current keys (ask for a snapshot)
   | "replayed_command" // a DR command whose invocation counter was already seen
+  | "command_untrusted" // a DR command not signed by the trust anchor, or signed for another program
   | "no_keys" // uploadReading before a GUEK and AK were fetched (and installed)
   | "no_kek" // fetchKeys on a client configured without a KEK (a gateway)
   | "counter_exhausted"; // the DLMS invocation counter of the current GUEK reached 2^32-1

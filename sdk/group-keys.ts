@@ -12,6 +12,7 @@ import { verifyInclusion } from "../wire/merkle.js";
 import {
   decodeEntry,
   decodeHeader,
+  decodeCommandPayload,
   decodeMemberView,
   decodeSnapshot,
   type MemberView,
@@ -112,11 +113,21 @@ export class GroupKeys {
   }
 
   /**
-   * Opens a DR command sealed under a program's group key (wire/rekey.ts), refusing a
-   * replayed or reordered invocation counter. A failure may mean a newer group key: rekey
-   * and try again.
+   * Opens a DR command: central's signature over it first (a member holds the group key too,
+   * so only the signature shows the command is the utility's), then the APDU under the
+   * program's group key (wire/rekey.ts), refusing a replayed or reordered invocation counter.
+   * A failure to open may mean a newer group key: rekey and try again.
    */
-  openCommand(program: string, apdu: Uint8Array): Uint8Array {
+  openCommand(program: string, signed: Uint8Array): Uint8Array {
+    let payload;
+    try {
+      payload = decodeCommandPayload(verifyCentralSignature(signed, this.anchor));
+    } catch (e) {
+      if (e instanceof SdkError || e instanceof WireError || e instanceof CborError) throw new SdkError("command_untrusted", "the DR command is not signed by the trust anchor", { cause: e });
+      throw e;
+    }
+    if (payload.program !== program) throw new SdkError("command_untrusted", "the DR command was signed for another program");
+    const apdu = payload.apdu;
     const s = this.programs.get(program);
     const root = s && currentKey(s);
     if (!s || !root) throw new SdkError("rekey_incomplete", "no group key held for this program");

@@ -220,9 +220,9 @@ export class MeterClient {
     this.groups.apply(name, rekeyUpdate(await this.call("rekey", { program: name, epoch: 0 })));
   }
 
-  /** Opens a DR command multicast under a program's group key (see GroupKeys.openCommand). */
-  openCommand(program: string, apdu: Uint8Array): Uint8Array {
-    return this.groups.openCommand(program, apdu);
+  /** Opens a DR command signed by central and sealed under a program's group key (see GroupKeys.openCommand). */
+  openCommand(program: string, signed: Uint8Array): Uint8Array {
+    return this.groups.openCommand(program, signed);
   }
 
   /** How many group keys this meter stores, over its region tree and all its programs (docs/groups.md §7). */

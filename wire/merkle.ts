@@ -1,3 +1,4 @@
+import { constantTimeEqual } from "../functions/crypto/bytes";
 import { concatBytes, WireError } from "./axdr";
 
 /**
@@ -75,7 +76,7 @@ export function verifyInclusion(hash: Hash, leaf: Uint8Array, index: number, siz
     sn = Math.floor(sn / 2);
   }
   if (sn !== 0) return false;
-  return r.length === root.length && r.every((b, i) => b === root[i]);
+  return constantTimeEqual(r, root);
 }
 
 export function checkProofShape(proof: unknown): Uint8Array[] {

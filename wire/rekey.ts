@@ -144,4 +144,24 @@ function nodeRef(v: CborValue): NodeRef {
  * AK = HMAC-SHA-256(group key, DR_AK_LABEL)[0..16] (every member can derive it, no one else).
  */
 export const DR_COMMAND_SC = 0x70;
+
+/**
+ * What meters act on is signed by central over `[COMMAND_TAG, program, apdu]` (COSE_Sign1,
+ * ES256, as a rekey header): the group key only proves that the sender is a member, and any
+ * member could otherwise forge a command to the others.
+ */
+export const COMMAND_TAG = "gridkey/command/v1";
+export type SignedCommandPayload = { program: string; apdu: Uint8Array };
+
+export function encodeCommandPayload(c: SignedCommandPayload): Uint8Array {
+  return encode([COMMAND_TAG, c.program, c.apdu]);
+}
+
+export function decodeCommandPayload(bytes: Uint8Array): SignedCommandPayload {
+  const v = decodeItem(bytes);
+  if (!Array.isArray(v) || v.length !== 3 || v[0] !== COMMAND_TAG || typeof v[1] !== "string" || !(v[2] instanceof Uint8Array)) {
+    throw new WireError("bad_frame", "not a gridkey signed DR command");
+  }
+  return { program: v[1], apdu: v[2] };
+}
 export const DR_AK_LABEL = "gridkey dr ak";

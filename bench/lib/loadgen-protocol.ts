@@ -4,8 +4,10 @@
 export type FleetMeter = { id: string; systemTitle: string; identityKey: string; kek: string };
 
 export type LoadgenCommand =
-  | { type: "init"; url: string; region: string; pool: FleetMeter[]; probes: FleetMeter[]; cost: FleetMeter }
-  /** Handshakes back to back by `concurrency` meters; keys fetches by the probes meanwhile. */
+  | { type: "init"; url: string; region: string; pool: FleetMeter[]; probes: FleetMeter[]; rekeyProbes: FleetMeter[]; cost: FleetMeter }
+  /** The rekey probes (members of `program`) take a signed snapshot of their path at its current epoch. */
+  | { type: "rekeyPrepare"; program: string }
+  /** Handshakes back to back by `concurrency` meters; keys fetches by the probes meanwhile, and rekey fetches once prepared. */
   | { type: "throughput"; concurrency: number; warmupMs: number; windowMs: number; probeIntervalMs: number }
   /** GET /health back to back by `concurrency` clients: the HTTP floor of this wrangler dev. */
   | { type: "health"; concurrency: number; warmupMs: number; windowMs: number }
@@ -25,6 +27,8 @@ export type ThroughputResult = {
   handshakeMs: number[];
   /** keys op round trips by the probes inside the window, ms. */
   keysMs: number[];
+  /** rekey op round trips one epoch behind (request + applying the view) by the rekey probes inside the window, ms. */
+  rekeyMs: number[];
   errors: Record<string, number>;
   /** This process's CPU time over the window, seconds, and its event-loop utilization (0..1). */
   cpuSeconds: number;
@@ -45,4 +49,4 @@ export type MeterCostResult = {
   ecdhMs: number;
 };
 
-export type LoadgenReply = { type: "ready"; anchorKid: string } | ThroughputResult | HealthResult | MeterCostResult | { type: "error"; message: string };
+export type LoadgenReply = { type: "ready"; anchorKid: string } | { type: "rekeyReady"; epochs: number[]; leaves: number[] } | ThroughputResult | HealthResult | MeterCostResult | { type: "error"; message: string };

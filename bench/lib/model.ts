@@ -68,6 +68,29 @@ export type Profile = {
   health: { concurrency: number; windowMs: number };
   /** Pin the server side and the load generator to different CPUs (taskset). */
   pin: boolean;
+  /** The rekey section (items 1–2): sizes and degrees of the real KeyGraph, and the MLS cases. */
+  rekey: RekeyProfile;
+};
+
+export type RekeyProfile = {
+  /** Member counts n, each reached by growing the same graph (one per degree). */
+  sizes: number[];
+  degrees: number[];
+  /** Degrees that also go on to the largest size (building it is the longest part of the run). */
+  topSizeDegrees: number[];
+  /** Above this n the 1 % batch (the slowest operation) is measured in the last run only. */
+  batchEveryRunUpTo: number;
+  /** Joins per `change()` call while building. */
+  chunk: number;
+  /** Single leaves (and joins) timed per run, one request each. */
+  opsPerRun: number;
+  /** Flat rekeying measured in the same DO (degree ≥ n: one level) at these n. */
+  flatSizes: number[];
+  /** Repetitions of the SDK's processing of one view (member cost). */
+  memberSamples: number;
+  mls: { cases: { n: number; tree: "blank" | "filled" }[]; samples: number; budgetSeconds: number };
+  /** Cover-keyed against tree-keyed programs over one region of n meters (degree 4): k leaves at each density. */
+  cover: { n: number; leaves: number; densities: { label: string; fraction: number; layout: "contiguous" | "random" }[] };
 };
 
 export type Server = {

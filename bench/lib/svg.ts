@@ -1,7 +1,7 @@
 /**
  * A small hand-written SVG line chart (no plotting dependency): series of points with
  * min–max error bars, optional horizontal reference lines, linear or logarithmic axes.
- * Used for throughput vs concurrency now, and meant for the rekey plots (wraps and time vs n).
+ * Used for throughput vs concurrency and for the rekey plots (wraps, bytes and time vs n).
  */
 
 export type Point = { x: number; y: number; yMin?: number; yMax?: number };
@@ -15,6 +15,8 @@ export type Chart = {
   /** Logarithmic axes (base 2 for x, base 10 for y). */
   xLog?: boolean;
   yLog?: boolean;
+  /** Tick base of a logarithmic x axis (default 2). */
+  xBase?: 2 | 10;
   series: Series[];
   refLines?: RefLine[];
   width?: number;
@@ -88,7 +90,7 @@ export function lineChart(c: Chart): string {
     out.push(`<line x1="${m.left}" y1="${y}" x2="${m.left + pw}" y2="${y}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${label(t)}</text>`);
   }
-  for (const t of ticks(x0, x1, !!c.xLog, 2)) {
+  for (const t of ticks(x0, x1, !!c.xLog, c.xBase ?? 2)) {
     const x = num(sx(t));
     out.push(`<line x1="${x}" y1="${m.top}" x2="${x}" y2="${m.top + ph}" stroke="#f0f0f0"/>`);
     out.push(`<text x="${x}" y="${m.top + ph + 18}" text-anchor="middle">${label(t)}</text>`);

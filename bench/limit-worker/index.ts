@@ -9,6 +9,8 @@
  *                   and `meters` rows in this worker's own D1 (gridkey's schema)
  *   POST /concentrator/1, /concentrator/3?token=T&i=I   the `concentrator` loop's two halves
  *                   as two HTTP requests (message_1, message_3), for a load generator
+ *   POST /graph/…   gridkey's real KeyGraph Durable Object, for the rekey section (graph.ts)
+ *   POST /graph/cover   cover-keyed against tree-keyed programs over one region (cover.ts)
  *   POST /run?what=W&iterations=K[&parallel=P]   runs K iterations of W (in P concurrent
  *                   loops), answers {iterations, parallel, ms}
  *
@@ -61,13 +63,14 @@ import {
   sealResponse,
   type SessionKeys,
 } from "../../wire/session-record";
+import { type GraphEnv, graphRoute } from "./graph";
 
-type BenchEnv = {
-  DB: D1Database;
-  STORE: DurableObjectNamespace<BenchStore>;
-  MASTER_KEYS: string;
-  MASTER_KEY_CURRENT: string;
-};
+type BenchEnv = GraphEnv & { STORE: DurableObjectNamespace<BenchStore> };
+
+// gridkey's own Durable Objects, unchanged, for the rekey section (bench/limit-worker/graph.ts).
+export { CoverGraph } from "../../functions/cover-graph";
+export { KeyGraph } from "../../functions/key-graph";
+export { Concentrator } from "../../workers/concentrator";
 
 type Op = { kind: string; run: () => Promise<unknown> };
 
@@ -97,6 +100,7 @@ export default {
   async fetch(request: Request, env: BenchEnv): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ status: "ok", service: "gridkey-bench-limit" });
+    if (request.method === "POST" && url.pathname.startsWith("/graph/")) return graphRoute(request, env, url.pathname);
     if (request.method === "POST" && url.pathname === "/setup") {
       const rows = Number(url.searchParams.get("meters") ?? "1000");
       fixture = makeFixture(env, rows);

@@ -6,11 +6,13 @@
  *      driven by the SDK in the load generator process;
  *   b. the physical limit: the responder's crypto per handshake in a loop inside workerd
  *      (bench/limit-worker), and gridkey's responder code without I/O; where the time goes;
- *   c. p50/p99 of the `keys` op in live sessions, idle and under each load;
+ *   c. p50/p99 of the `keys` op in live sessions, idle and under each load, and of the `rekey` op
+ *      one epoch behind (a DR program's view cut from the concentrator's cached bundle);
  *   d. the meter's (client's) time per handshake with the SDK in Node.
  */
 import { randomBytes } from "node:crypto";
 import { enroll, makeFleet } from "../lib/fleet.js";
+import { type RekeyProbeSetup, setUpRekeyProbe } from "../lib/rekey-program.js";
 import type { HealthResult, MeterCostResult, ThroughputResult } from "../lib/loadgen-protocol.js";
 import type { BenchContext, Row, Section, SectionResult, Server, Table } from "../lib/model.js";
 import { cpuBusySeconds, cpuSeconds, machineBusySeconds } from "../lib/procs.js";
@@ -61,6 +63,7 @@ type LevelRun = {
   windowMs: number;
   handshakeMs: { p50: number; p99: number; n: number };
   keysMs: number[];
+  rekeyMs: number[];
   /** CPU seconds over the window, by process. */
   cpu: ProcCpu;
   loadgenEventLoopUtilization: number;
@@ -83,12 +86,17 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
   ctx.log(`limit worker: building the fixture (${p.limitMeters} registry rows)`);
   const setup = await limitSetup(ctx);
 
-  const fleet = makeFleet(p.poolSize + p.probes + 1, `BENCH-${randomBytes(3).toString("hex")}`);
+  // The pool, the keys probes, the rekey probes, the cost meter.
+  const fleet = makeFleet(p.poolSize + 2 * p.probes + 1, `BENCH-${randomBytes(3).toString("hex")}`);
+  const pool = fleet.slice(0, p.poolSize);
+  const rekeyProbes = fleet.slice(p.poolSize + p.probes, p.poolSize + 2 * p.probes);
   ctx.log(`enrolling ${fleet.length} meters in region ${REGION} (bulk NDJSON, manufacturer-wrapped KEKs)`);
   const enrollStarted = performance.now();
   await enroll(ctx.gridkey.url, ctx.gridkey.token, REGION, fleet);
   const enrollSeconds = (performance.now() - enrollStarted) / 1000;
-  await ctx.loadgen.request({ type: "init", url: ctx.gridkey.url, region: REGION, pool: fleet.slice(0, p.poolSize), probes: fleet.slice(p.poolSize, p.poolSize + p.probes), cost: fleet.at(-1)! });
+  await ctx.loadgen.request({ type: "init", url: ctx.gridkey.url, region: REGION, pool, probes: fleet.slice(p.poolSize, p.poolSize + p.probes), rekeyProbes, cost: fleet.at(-1)! });
+  ctx.log(`rekey probe: a DR program of ${pool.length + rekeyProbes.length} fleet meters, advanced one epoch past the probes' snapshots`);
+  const rekey = await setUpRekeyProbe(ctx, pool.map((m) => m.id), rekeyProbes.map((m) => m.id));
 
   ctx.log(`warm-up: ${p.globalWarmupMs} ms of handshakes, limit loops`);
   await ctx.loadgen.request({ type: "throughput", concurrency: Math.min(8, Math.max(...p.concurrency)), warmupMs: 0, windowMs: p.globalWarmupMs, probeIntervalMs: p.probeIntervalMs });
@@ -118,7 +126,7 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
       meterCost: { clientMs: median(cost.clientMs), totalMs: median(cost.totalMs), processCpuMs: cost.processCpuMs, ecdhMs: cost.ecdhMs, samples: cost.clientMs.length },
     });
   }
-  return summarize(ctx, setup, runs, enrollSeconds, fleet.length);
+  return summarize(ctx, setup, runs, enrollSeconds, fleet.length, rekey);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -277,6 +285,7 @@ async function measureLevel(ctx: BenchContext, concurrency: number): Promise<Lev
     windowMs,
     handshakeMs: { p50: percentile(result.handshakeMs, 50), p99: percentile(result.handshakeMs, 99), n: result.handshakeMs.length },
     keysMs: result.keysMs,
+    rekeyMs: result.rekeyMs,
     cpu,
     loadgenEventLoopUtilization: result.eventLoopUtilization,
     errors: result.errors,
@@ -304,7 +313,7 @@ async function measureHealth(ctx: BenchContext): Promise<HealthRun> {
 
 const pct = (cpuSec: number, windowMs: number) => (100 * cpuSec) / (windowMs / 1000);
 
-function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sessionSteps: string[] }, runs: RunData[], enrollSeconds: number, enrolled: number): SectionResult {
+function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sessionSteps: string[] }, runs: RunData[], enrollSeconds: number, enrolled: number, rekey: RekeyProbeSetup): SectionResult {
   const p = ctx.profile;
   const limitHps = runs.map((r) => 1000 / r.limit.cryptoMs);
   const responderHps = runs.map((r) => 1000 / r.limit.responderMs);
@@ -315,6 +324,7 @@ function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sess
     const ls = levelsOf(n);
     const hps = ls.map((l) => l.handshakesPerSecond);
     const keysAll = ls.flatMap((l) => l.keysMs);
+    const rekeyAll = ls.flatMap((l) => l.rekeyMs);
     const errors: Record<string, number> = {};
     for (const l of ls) for (const [k, v] of Object.entries(l.errors)) errors[k] = (errors[k] ?? 0) + v;
     const perHandshake = (sel: (c: ProcCpu) => number) => figure(ls.map((l) => (l.completed > 0 ? (1000 * sel(l.cpu)) / l.completed : Number.NaN)), "ms");
@@ -328,6 +338,9 @@ function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sess
       keysP50: figure(ls.map((l) => percentile(l.keysMs, 50)), "ms"),
       keysP99: figure(ls.map((l) => percentile(l.keysMs, 99)), "ms"),
       keysPooled: { p50: percentile(keysAll, 50), p99: percentile(keysAll, 99), samples: keysAll.length },
+      rekeyP50: figure(ls.map((l) => percentile(l.rekeyMs, 50)), "ms"),
+      rekeyP99: figure(ls.map((l) => percentile(l.rekeyMs, 99)), "ms"),
+      rekeyPooled: { p50: percentile(rekeyAll, 50), p99: percentile(rekeyAll, 99), samples: rekeyAll.length },
       cpuPercent: {
         runtime: figure(ls.map((l) => pct(l.cpu.runtime, l.windowMs)), "%"),
         proxy: figure(ls.map((l) => pct(l.cpu.proxy, l.windowMs)), "%"),
@@ -399,6 +412,20 @@ function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sess
       ratio: ratioFigure(best.keysP99.runs, idle.keysP99.runs),
     },
     {
+      item: "4",
+      measure: `Rekey fetch one epoch behind (rekey op in a live session, view cut from the concentrator's cached bundle, applied by the SDK) p50 under load (N=${best.concurrency}), ms`,
+      gridkey: best.rekeyP50,
+      comparison: { label: "same, idle (no handshake load)", value: idle.rekeyP50 },
+      ratio: ratioFigure(best.rekeyP50.runs, idle.rekeyP50.runs),
+    },
+    {
+      item: "4",
+      measure: `Rekey fetch p99 under load (N=${best.concurrency}), ms`,
+      gridkey: best.rekeyP99,
+      comparison: { label: "same, idle", value: idle.rekeyP99 },
+      ratio: ratioFigure(best.rekeyP99.runs, idle.rekeyP99.runs),
+    },
+    {
       item: "3",
       measure: "Meter's cost per handshake: the SDK (noble) in Node, client side only, ms",
       gridkey: clientMs,
@@ -410,13 +437,14 @@ function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sess
   const tables: Table[] = [];
   tables.push({
     title: "Throughput and latency vs concurrency (one concentrator, region bench-1)",
-    columns: ["N meters", "handshakes/s", "÷ limit", "handshake p50 / p99 (ms)", "keys p50 / p99 (ms)", "CPU % of a core: runtime · proxy · wrangler · loadgen · other", "busy % per CPU", "errors"],
+    columns: ["N meters", "handshakes/s", "÷ limit", "handshake p50 / p99 (ms)", "keys p50 / p99 (ms)", "rekey p50 / p99 (ms)", "CPU % of a core: runtime · proxy · wrangler · loadgen · other", "busy % per CPU", "errors"],
     rows: perLevel.map((l) => [
       l.concurrency === 0 ? "0 (idle)" : String(l.concurrency),
       l.concurrency === 0 ? "–" : fmtFigure(l.handshakesPerSecond, ""),
       l.concurrency === 0 ? "–" : fmtFigure(l.ratioToLimit),
       l.concurrency === 0 ? "–" : `${fmtFigure(l.handshakeP50, "")} / ${fmtFigure(l.handshakeP99, "")}`,
       `${fmtFigure(l.keysP50, "")} / ${fmtFigure(l.keysP99, "")} (n=${l.keysPooled.samples})`,
+      `${fmtFigure(l.rekeyP50, "")} / ${fmtFigure(l.rekeyP99, "")} (n=${l.rekeyPooled.samples})`,
       [l.cpuPercent.runtime, l.cpuPercent.proxy, l.cpuPercent.wrangler, l.cpuPercent.loadgen, l.cpuPercent.other].map((f) => fmt(f.median, 2)).join(" · "),
       Object.entries(l.cpuBusyPercent).map(([cpu, f]) => `${cpu}: ${fmt(f.median, 2)}`).join(" · "),
       Object.keys(l.errors).length === 0 ? "0" : Object.entries(l.errors).map(([k, v]) => `${k} ×${v}`).join(", "),
@@ -609,6 +637,7 @@ function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sess
     `**Throughput (a)**: handshakes completed inside a ${p.windowMs / 1000} s window after ${p.warmupMs / 1000} s of warm-up at the same N, per N in ${p.concurrency.join(", ")}; ${p.runs} run(s) after a global warm-up of ${p.globalWarmupMs / 1000} s; median [min–max] over runs.`,
     `**Physical limit (b)**: bench/limit-worker (its own \`wrangler dev\`, a bench-only config; the production worker has no bench route). One real handshake (noble initiator, gridkey's WebCrypto responder) is recorded call by call; the loop replays the responder's calls with their inputs (ephemeral key pair, 3 × ECDH, hashes, HKDF, AES-CCM), then the session layer's exporter, AES-GCM open and seal and the custody seal. Iterations sized to ~${p.limitTargetMs} ms, once per run, with gridkey idle; timed from outside (the request's wall time minus an empty request's). The ratio is computed per run (same run) and reported as median [min–max].`,
     `**Edge latency (c)**: ${p.probes} probe meter(s) with live sessions call \`fetchKeys()\` (the \`keys\` op: D1 key rows, unseal, RFC 3394 wraps under the KEK) every ${p.probeIntervalMs} ms during each window, on top of the handshake load; round trip as the meter sees it. Idle = the same with no handshake load (${p.idleWindowMs / 1000} s window).`,
+    `**Rekey fetch (c)**: a DR program (degree 4, immediate) of ${rekey.members} fleet meters (the handshake pool and ${p.probes} rekey probe meter(s)); each probe took a signed snapshot of its path at epoch ${rekey.heldEpoch}, then one pool member was removed (epoch ${rekey.epoch}: ${rekey.wraps} wraps). ${rekey.announced ? `The concentrator announced epoch ${rekey.epoch} on its WebSocket ${fmt(rekey.announcedMs ?? Number.NaN)} ms after the change: it holds that bundle, so every fetch one epoch behind with the leaf is cut from its cache without asking the key graph.` : "The concentrator's announcement of the new epoch was not heard within 10 s: the cache hit is not confirmed."} During each window each probe restores its keys from the snapshot (not timed), then times \`request("rekey", {program, epoch, leaf})\` and \`GroupKeys.apply\` of the view (ES256 header check, Merkle proofs, unwraps), and checks it reaches the new group key; every ${p.probeIntervalMs} ms, beside the keys probes.`,
     `**Meter cost (d)**: one meter runs ${p.meterCost.handshakes} sequential \`connect()\` per run with a fetch wrapper that times each request until its body is read; client ms = connect() time minus time inside fetch.`,
     `**Where the time goes**: CPU seconds per process from /proc over each window; per-operation costs of DO RPC, DO storage and D1 reads measured in the limit worker's own Durable Object and D1 (gridkey's schema, ${p.limitMeters} rows).`,
   ];
@@ -625,6 +654,7 @@ function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sess
     raw: {
       region: REGION,
       enrolledMeters: enrolled,
+      rekeyProbe: rekey,
       enrollSeconds,
       perHandshakeCounts: PER_HANDSHAKE,
       recordedResponderOps: setup.ops,
@@ -641,7 +671,14 @@ function summarize(ctx: BenchContext, setup: { ops: Record<string, number>; sess
         measuredServerCpuMsPerHandshake: measuredServer,
       },
       levels: perLevel.map((l) => ({ ...l })),
-      runs: runs.map((r) => ({ ...r, levels: r.levels.map(({ keysMs, ...rest }) => ({ ...rest, keys: { p50: percentile(keysMs, 50), p99: percentile(keysMs, 99), samples: keysMs.length } })) })),
+      runs: runs.map((r) => ({
+        ...r,
+        levels: r.levels.map(({ keysMs, rekeyMs, ...rest }) => ({
+          ...rest,
+          keys: { p50: percentile(keysMs, 50), p99: percentile(keysMs, 99), samples: keysMs.length },
+          rekey: { p50: percentile(rekeyMs, 50), p99: percentile(rekeyMs, 99), samples: rekeyMs.length },
+        })),
+      })),
     },
   };
 }

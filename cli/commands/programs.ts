@@ -95,10 +95,10 @@ export function programCommands(program: Command): void {
 
   programs
     .command("seal-command <id> <apdu>")
-    .description("seal a DR command (an xDLMS APDU, hex) under the program's group key, for multicast")
+    .description("seal a DR command (an xDLMS APDU, hex) under the program's group key and have central sign it; meters take `signed`")
     .action(async (id: string, apdu: string, _o, cmd: Command) => {
       const { client, out } = ctx(cmd);
-      const res = await client.post<{ apdu: string; epoch: number; invocationCounter: number }>(`/programs/${seg(id)}/commands`, { command: apdu });
+      const res = await client.post<{ signed: string; apdu: string; epoch: number; invocationCounter: number }>(`/programs/${seg(id)}/commands`, { command: apdu });
       out.result(res, () => out.fields(res));
     });
 }

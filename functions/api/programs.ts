@@ -186,8 +186,19 @@ export const programRoutes = newApp()
       },
       responses: {
         200: {
-          content: { "application/json": { schema: z.object({ apdu: z.string(), epoch: z.number().int(), invocationCounter: z.number().int() }).openapi("SealedCommand") } },
-          description: "A general-glo-ciphering APDU every member can open",
+          content: {
+            "application/json": {
+              schema: z
+                .object({
+                  signed: z.string().describe("what meters accept: the sealed APDU under central's signature (COSE_Sign1 over [\"gridkey/command/v1\", program, apdu]), hex"),
+                  apdu: z.string().describe("the general-glo-ciphering APDU alone, hex (meters refuse it unsigned)"),
+                  epoch: z.number().int(),
+                  invocationCounter: z.number().int(),
+                })
+                .openapi("SealedCommand"),
+            },
+          },
+          description: "A command every member can open and no one but central can have made",
         },
         ...commonErrors,
         ...notFound,
@@ -200,6 +211,6 @@ export const programRoutes = newApp()
       const { command } = c.req.valid("json");
       if (command.length === 0 || command.length > 2048) throw new GridkeyError("bad_parameter", "a command is 1 to 1024 bytes");
       const sealed = await sealProgramCommand(db, c.env, audit, id, fromHex(command));
-      return c.json({ apdu: toHex(sealed.apdu), epoch: sealed.epoch, invocationCounter: sealed.invocationCounter }, 200);
+      return c.json({ signed: toHex(sealed.signed), apdu: toHex(sealed.apdu), epoch: sealed.epoch, invocationCounter: sealed.invocationCounter }, 200);
     },
   );

@@ -13,6 +13,7 @@
  * L in 2..8 (so nonces of 7..13 bytes), keys of 16, 24 or 32 bytes.
  */
 import { cbc, ctr } from "@noble/ciphers/aes.js";
+import { constantTimeEqual } from "./bytes";
 import { checkAesKey, checkBytes } from "./check";
 import { CryptoInputError, CryptoVerifyError } from "./errors";
 
@@ -102,11 +103,9 @@ function ctrPass(key: Uint8Array, nonce: Uint8Array, block0: Uint8Array, data: U
   return ctr(key, a0).encrypt(input);
 }
 
-/** Compares the first n bytes without an early exit, so timing does not reveal where they differ. */
+/** Compares the first n bytes in constant time (functions/crypto/bytes.ts), so timing does not reveal where they differ. */
 function equalPrefix(a: Uint8Array, b: Uint8Array, n: number): boolean {
-  let diff = 0;
-  for (let i = 0; i < n; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
+  return constantTimeEqual(a.subarray(0, n), b.subarray(0, n));
 }
 
 /** Encrypts and authenticates; returns ciphertext || tag. */

@@ -78,13 +78,18 @@ export function utf8(s: string): Uint8Array {
 }
 
 /**
- * Equality whose running time depends only on the lengths, never on where the first
- * difference is (for comparing MACs and tokens). Lengths are treated as public.
+ * The one comparison of secrets and of what authenticates them (tokens and their hashes,
+ * MACs, AEAD and DLMS tags, Merkle roots): its running time depends only on the lengths,
+ * never on where the first difference is. Lengths are treated as public. In workerd it is
+ * crypto.subtle.timingSafeEqual; elsewhere (the meter SDK in Node or a browser) an
+ * XOR-accumulate loop over every byte, with no early exit.
  */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   checkBytes("a", a);
   checkBytes("b", b);
   if (a.length !== b.length) return false;
+  const subtle = crypto.subtle as unknown as { timingSafeEqual?: (x: ArrayBufferView, y: ArrayBufferView) => boolean };
+  if (typeof subtle.timingSafeEqual === "function") return subtle.timingSafeEqual(a, b);
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;

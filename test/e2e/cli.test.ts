@@ -182,7 +182,7 @@ describe("gridkey CLI: meters, head-end export, programs, policies, master key, 
     expect((await json(["programs", "rekey", program.id])).program.members).toBe(2);
     expect((await json(["programs", "show", program.id])).epoch).toBe(2);
     expect((await json(["programs", "list"])).programs.map((p: { id: string }) => p.id)).toContain(program.id);
-    expect((await json(["programs", "seal-command", program.id, "c001"])).apdu).toMatch(/^[0-9a-f]+$/);
+    expect(await json(["programs", "seal-command", program.id, "c001"])).toMatchObject({ signed: expect.stringMatching(/^[0-9a-f]+$/), apdu: expect.stringMatching(/^[0-9a-f]+$/) });
     const cover = await json(["programs", "create", "--name", "cli-cover", "--keying", "cover"]);
     expect(cover).toMatchObject({ keying: "cover" });
     expect((await json(["programs", "members", cover.id, "--add", ids.join(",")])).epoch).toMatchObject({ joined: 3, wraps: 1 });

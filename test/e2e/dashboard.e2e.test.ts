@@ -63,8 +63,20 @@ async function seed() {
 
 let seeded: Awaited<ReturnType<typeof seed>>;
 
+/**
+ * CI (.ci/run) installs Chromium and sets GRIDKEY_REQUIRE_BROWSER=1, so there a missing
+ * browser fails the run. On a developer's machine without it, this file is skipped with a
+ * warning, so `npm test` still works from the README's two commands.
+ */
+const browserMissing = !existsSync(CHROMIUM);
+if (browserMissing && process.env.GRIDKEY_REQUIRE_BROWSER !== "1") {
+  console.warn(`SKIPPED: the dashboard's browser test needs ${CHROMIUM} (apt-get install chromium); CI installs it and requires it`);
+}
+const skipBrowser = browserMissing && process.env.GRIDKEY_REQUIRE_BROWSER !== "1";
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  if (skipBrowser) return;
+  if (browserMissing) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   server = await startDevServer();
   seeded = await seed();
   profile = mkdtempSync(join(tmpdir(), "gridkey-chromium-"));
@@ -114,7 +126,7 @@ async function confirmDialog(page: Page, answer: "ok" | "cancel", reason?: strin
   await page.click(answer === "ok" ? "#confirm-ok" : "#confirm-cancel");
 }
 
-describe("the operator dashboard in Chromium", () => {
+describe.skipIf(skipBrowser)("the operator dashboard in Chromium", () => {
   it("is served with a strict CSP, no caching, and its script as a separate file", async () => {
     const res = await fetch(`${server.url}/dashboard`);
     expect(res.status).toBe(200);

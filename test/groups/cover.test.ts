@@ -29,7 +29,7 @@ async function rekeyAll(meters: Meter[], program: string): Promise<void> {
 }
 
 describe("region key trees", () => {
-  it("hold every enrolled meter; the root is the region's broadcast group key; a revoked meter leaves", async () => {
+  it("hold every enrolled meter; the root is the region's broadcast group key; a revoked meter leaves, and the region's DLMS broadcast key is replaced", async () => {
     const { region, meters } = await regionOf(3, "rt");
     const status = await regionTree(region).status();
     expect(status.ok && [status.value.members, status.value.epoch]).toEqual([3, 3]);
@@ -39,7 +39,11 @@ describe("region key trees", () => {
     // Only its own region's tree.
     await expect(meters[0]!.client.rekey("region:somewhere-else")).rejects.toMatchObject({ code: "not_a_member" });
 
+    const dlmsBefore = await meters[0]!.client.fetchKeys();
     expect((await call("POST", `/v1/admin/meters/${meters[2]!.id}/revoke`, { json: { reason: "stolen" } })).status).toBe(200);
+    // The DLMS broadcast key it held is replaced at once as well.
+    const dlmsAfter = await meters[0]!.client.fetchKeys();
+    expect(toHex(dlmsAfter.gbek!.key)).not.toBe(toHex(dlmsBefore.gbek!.key));
     const after = await regionTree(region).status();
     expect(after.ok && [after.value.members, after.value.epoch]).toEqual([2, 4]);
     const moved = await meters[0]!.client.rekey(tree);
@@ -98,9 +102,10 @@ describe("cover-keyed DR programs", () => {
     await expect(meters[1]!.client.rekey(program)).rejects.toMatchObject({ code: "not_a_member" });
     const sealed = await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command: "c001c100" } });
     expect(sealed.status).toBe(200);
-    const apdu = Uint8Array.from(Buffer.from(sealed.body.apdu, "hex"));
-    expect(toHex(meters[0]!.client.openCommand(program, apdu))).toBe("c001c100");
-    expect(() => meters[1]!.client.openCommand(program, apdu)).toThrow();
+    const signed = Uint8Array.from(Buffer.from(sealed.body.signed, "hex"));
+    expect(toHex(meters[0]!.client.openCommand(program, signed))).toBe("c001c100");
+    // (Its failed rekey dropped the old key: it holds no group key for the program at all now.)
+    expect(() => meters[1]!.client.openCommand(program, signed)).toThrow(expect.objectContaining({ code: "rekey_incomplete" }));
   });
 
   it("a meter in k programs stores its region path plus k keys, against a path per program when each has a tree", async () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { toHex } from "../../functions/crypto";
+import { signCwt } from "../../functions/central-signing";
+import { fromHex, generateSigningKeyPair, sha256, toHex } from "../../functions/crypto";
+import { sealDrCommand } from "../../functions/rekey-bundles";
+import { encodeCommandPayload } from "../../wire/rekey";
 import { SdkError } from "../../sdk";
 import { call } from "../helpers/http";
 import { createProgram, groupKeyOf, members } from "../helpers/groups";
@@ -84,17 +87,17 @@ describe("DR commands under the group key", () => {
     const sealed = await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command } });
     expect(sealed.status, JSON.stringify(sealed.body)).toBe(200);
     expect(sealed.body).toMatchObject({ epoch: 1, invocationCounter: 1 });
-    const apdu = Uint8Array.from(sealed.body.apdu.match(/../g).map((h: string) => parseInt(h, 16)));
-    for (const m of [a, b]) expect(toHex(m.client.openCommand(program, apdu))).toBe(command);
-    expect(() => a.client.openCommand(program, apdu)).toThrow(expect.objectContaining({ code: "replayed_command" }));
+    const signed = fromHex(sealed.body.signed);
+    for (const m of [a, b]) expect(toHex(m.client.openCommand(program, signed))).toBe(command);
+    expect(() => a.client.openCommand(program, signed)).toThrow(expect.objectContaining({ code: "replayed_command" }));
 
     await members(program, { remove: [b.id] });
     await a.client.rekey(program);
     const next = await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command } });
     expect(next.body).toMatchObject({ epoch: 2, invocationCounter: 1 });
-    const nextApdu = Uint8Array.from(next.body.apdu.match(/../g).map((h: string) => parseInt(h, 16)));
-    expect(toHex(a.client.openCommand(program, nextApdu))).toBe(command);
-    expect(() => b.client.openCommand(program, nextApdu)).toThrow(expect.objectContaining({ code: "decryption_failed" }));
+    const nextSigned = fromHex(next.body.signed);
+    expect(toHex(a.client.openCommand(program, nextSigned))).toBe(command);
+    expect(() => b.client.openCommand(program, nextSigned)).toThrow(expect.objectContaining({ code: "decryption_failed" }));
 
     const empty = await createProgram();
     const none = await call("POST", `/v1/admin/programs/${empty}/commands`, { json: { command } });
@@ -146,4 +149,34 @@ describe("suspending a member", () => {
     expect((await groupKeyOf(program))!.epoch).toBe(epoch);
     expect((await members(program, { remove: [b.id] })).body.error.code).toBe("not_a_member");
   });
+
+  it("refuses a command a member forged under the group key it holds, or one signed for another program", async () => {
+    const program = await createProgram(2);
+    const [a, c] = await Promise.all([enrolledClient(), enrolledClient()]);
+    await members(program, { add: [a.id, c.id] });
+    await a.client.rekey(program);
+    await c.client.rekey(program);
+    const command = "c2010000080000010000ff0200";
+    // A member holds the group key, so it can seal a command the others would decrypt: the
+    // central signature is what it cannot make, bare or wrapped in a signature of its own.
+    const key = a.client.groupKey(program)!;
+    const forged = await sealDrCommand(program, key.key, 99, fromHex("c2010000080000010000ff0201"));
+    for (const fake of [forged, await selfSigned(program, forged)]) {
+      expect(() => c.client.openCommand(program, fake)).toThrow(expect.objectContaining({ code: "command_untrusted" }));
+    }
+    // A genuine command of another program is refused here.
+    const other = await createProgram(2);
+    await members(other, { add: [c.id] });
+    const otherSigned = fromHex((await call("POST", `/v1/admin/programs/${other}/commands`, { json: { command } })).body.signed);
+    expect(() => c.client.openCommand(program, otherSigned)).toThrow(expect.objectContaining({ code: "command_untrusted" }));
+    // The genuine one opens.
+    const genuine = fromHex((await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command } })).body.signed);
+    expect(toHex(c.client.openCommand(program, genuine))).toBe(command);
+  });
 });
+
+/** The forger's own key and kid in a well-formed COSE_Sign1: the shape is right, the signer is not central. */
+async function selfSigned(program: string, apdu: Uint8Array): Promise<Uint8Array> {
+  const { privateKey, publicKey } = await generateSigningKeyPair("P-256");
+  return signCwt({ kid: (await sha256(publicKey)).slice(0, 8), publicKey, privateKey }, encodeCommandPayload({ program, apdu }));
+}
