@@ -26,6 +26,11 @@ export type CoverJoin = { id: string; region: string };
  * HMAC (no multicast; the joiner gets it in a snapshot under its KEK).
  */
 export class CoverGraph extends GraphObject {
+  protected readonly sealedTable = "program_key";
+
+  protected sealedAad(row: Record<string, SqlStorageValue>): Uint8Array {
+    return keyAad(this.meta("program")!, Number(row.version));
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -68,7 +73,11 @@ export class CoverGraph extends GraphObject {
         });
         return { status: this.statusNow() };
       }
-      const epoch = await this.applyEpoch(join, leave, requestId);
+      // Idempotent, as KeyGraph.change: what a failed earlier attempt already applied is dropped.
+      const j = join.filter((m) => !this.isMember(m.id));
+      const l = leave.filter((m) => this.isMember(m));
+      if (j.length + l.length === 0) return { status: this.statusNow() };
+      const epoch = await this.applyEpoch(j, l, requestId);
       return { status: this.statusNow(), epoch };
     });
   }
@@ -79,8 +88,8 @@ export class CoverGraph extends GraphObject {
       if (rows.length === 0) return undefined;
       const join = rows.filter((r) => r.op === "join" && !this.isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
       const leave = rows.filter((r) => r.op === "leave" && this.isMember(r.meter_id)).map((r) => r.meter_id);
-      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId) : undefined;
-      this.sql.exec("DELETE FROM pending");
+      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
+      if (!result) this.sql.exec("DELETE FROM pending");
       return result;
     });
   }
@@ -134,7 +143,7 @@ export class CoverGraph extends GraphObject {
     });
   }
 
-  private async applyEpoch(join: CoverJoin[], leave: string[], requestId: string, rotate = false): Promise<EpochResult> {
+  private async applyEpoch(join: CoverJoin[], leave: string[], requestId: string, rotate = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const program = this.meta("program")!;
     const epoch = Number(this.meta("epoch")) + 1;
@@ -178,6 +187,7 @@ export class CoverGraph extends GraphObject {
         this.sql.exec("INSERT INTO member_regions (region, n) VALUES (?, 1) ON CONFLICT (region) DO UPDATE SET n = n + 1", j.region);
       }
       this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
+      if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0");
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
@@ -217,10 +227,6 @@ export class CoverGraph extends GraphObject {
     if (join.some((m) => leave.includes(m)) || new Set(join).size !== join.length || new Set(leave).size !== leave.length) {
       throw new GridkeyError("bad_parameter", "a meter appears twice in one change");
     }
-  }
-
-  private isMember(meterId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", meterId).toArray().length > 0;
   }
 
   private storedKey(): { version: number; mk: number; sealed: string } | undefined {

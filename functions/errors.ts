@@ -53,6 +53,7 @@ export const STATUS = {
   key_unwrap_failed: 422,
   master_key_unavailable: 503,
   storage_unavailable: 503,
+  change_incomplete: 503,
   internal: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

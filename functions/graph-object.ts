@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { custodyFor } from "./custody";
 import type { EpochRecord, EpochResult, GraphStatus } from "./key-graph";
 import { type RpcResult, rpcResult } from "./rpc";
 
@@ -31,6 +32,56 @@ export abstract class GraphObject extends DurableObject<Env> {
         .toArray()
         .map((r) => ({ epoch: r.epoch, at: r.at, joined: r.joined, left: r.left_count, wraps: r.wraps, forwards: r.forwards, bundleBytes: r.bundle_bytes })),
     );
+  }
+
+  /**
+   * Which of `meterIds` the graph holds or will hold at its next flush (members, and queued
+   * joins): after a failure between the registry write and the graph step, these are the
+   * meters a retried removal must still take out (functions/programs.ts).
+   */
+  async holding(meterIds: string[]): Promise<RpcResult<string[]>> {
+    return this.serial(async () => meterIds.filter((m) => this.isMember(m) || this.sql.exec("SELECT 1 FROM pending WHERE meter_id = ? AND op = 'join'", m).toArray().length > 0));
+  }
+
+  /** The table of keys this graph keeps sealed under the master key (column `mk`: its version). */
+  protected abstract readonly sealedTable: "nodes" | "program_key";
+  /** The AAD a row of `sealedTable` was sealed with. */
+  protected abstract sealedAad(row: Record<string, SqlStorageValue>): Uint8Array;
+
+  /** Master-key rotation (functions/master-key-rotation.ts): this graph's sealed keys per master-key version. */
+  async sealedVersions(): Promise<RpcResult<{ version: number; keys: number }[]>> {
+    return this.serial(async () => this.sql.exec<{ version: number; keys: number }>(`SELECT mk AS version, COUNT(*) AS keys FROM ${this.sealedTable} GROUP BY mk ORDER BY mk`).toArray());
+  }
+
+  /**
+   * Re-seals up to `limit` of this graph's keys from older master-key versions (that custody
+   * still holds) under the current one, in one transaction. Run in the queue, so never in
+   * the middle of an epoch: every key is readable before and after.
+   */
+  async rewrap(limit: number): Promise<RpcResult<number>> {
+    return this.serial(async () => {
+      const custody = await custodyFor(this.env);
+      const rows = this.sql
+        .exec(`SELECT rowid AS rid, * FROM ${this.sealedTable} WHERE mk != ?`, custody.current)
+        .toArray()
+        .filter((r) => custody.holds(Number(r.mk)))
+        .slice(0, limit);
+      const resealed: { rid: SqlStorageValue; mkVersion: number; sealed: string }[] = [];
+      for (const row of rows) {
+        const aad = this.sealedAad(row);
+        const material = await custody.open(Number(row.mk), String(row.sealed), aad);
+        resealed.push({ rid: row.rid!, ...(await custody.seal(material, aad)) });
+        material.fill(0);
+      }
+      this.ctx.storage.transactionSync(() => {
+        for (const r of resealed) this.sql.exec(`UPDATE ${this.sealedTable} SET mk = ?, sealed = ? WHERE rowid = ?`, r.mkVersion, r.sealed, r.rid);
+      });
+      return resealed.length;
+    });
+  }
+
+  protected isMember(meterId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", meterId).toArray().length > 0;
   }
 
   /** Inside an epoch's transaction: its summary for the operator's rekey timeline. */

@@ -51,6 +51,11 @@ export type MemberUpdate = { kind: "current" } | { kind: "view"; view: Uint8Arra
  * synchronous transaction.
  */
 export class KeyGraph extends GraphObject {
+  protected readonly sealedTable = "nodes";
+
+  protected sealedAad(row: Record<string, SqlStorageValue>): Uint8Array {
+    return nodeAad(this.meta("program")!, `${row.level}/${row.idx}`, Number(row.version));
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -99,7 +104,12 @@ export class KeyGraph extends GraphObject {
         });
         return { status: this.statusNow() };
       }
-      const epoch = await this.applyEpoch(join, leave, requestId);
+      // Idempotent, so that a retry after a failure converges (functions/programs.ts): a join
+      // of a member or a leave of a non-member was already applied, and is dropped.
+      const j = join.filter((m) => !this.isMember(m.id));
+      const l = leave.filter((m) => this.isMember(m));
+      if (j.length + l.length === 0) return { status: this.statusNow() };
+      const epoch = await this.applyEpoch(j, l, requestId);
       return { status: this.statusNow(), epoch };
     });
   }
@@ -113,7 +123,7 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => {
       if (!this.meta("program")) this.initialise(name, degree);
       if (this.meta("program") !== name) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
-      const isMember = (m: string) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length > 0;
+      const isMember = (m: string) => this.isMember(m);
       const j = [...new Set(join)].filter((m) => !isMember(m));
       const l = [...new Set(leave)].filter((m) => isMember(m) && !j.includes(m));
       return j.length + l.length > 0 ? this.applyEpoch(this.inOwnRegion(j), l, requestId) : undefined;
@@ -125,12 +135,12 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => {
       const rows = this.sql.exec<{ meter_id: string; op: string; region: string | null }>("SELECT meter_id, op, region FROM pending").toArray();
       if (rows.length === 0) return undefined;
-      const isMember = (m: string) => this.sql.exec("SELECT 1 FROM members WHERE meter_id = ?", m).toArray().length > 0;
+      const isMember = (m: string) => this.isMember(m);
       // A join then leave of a non-member (or the reverse) within one window cancels out.
       const join = rows.filter((r) => r.op === "join" && !isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
       const leave = rows.filter((r) => r.op === "leave" && isMember(r.meter_id)).map((r) => r.meter_id);
-      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId) : undefined;
-      this.sql.exec("DELETE FROM pending");
+      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
+      if (!result) this.sql.exec("DELETE FROM pending");
       return result;
     });
   }
@@ -222,7 +232,7 @@ export class KeyGraph extends GraphObject {
     });
   }
 
-  private async applyEpoch(join: { id: string; region: string | null }[], leave: string[], requestId: string, refreshRoot = false): Promise<EpochResult> {
+  private async applyEpoch(join: { id: string; region: string | null }[], leave: string[], requestId: string, refreshRoot = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const program = this.meta("program")!;
     const degree = Number(this.meta("degree"));
@@ -299,6 +309,7 @@ export class KeyGraph extends GraphObject {
         if (m.region !== null) this.sql.exec("INSERT INTO member_regions (region, n) VALUES (?, 1) ON CONFLICT (region) DO UPDATE SET n = n + 1", m.region);
       });
       this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
+      if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0"); // a new group key starts its invocation counter over
       this.setMeta("height", String(height));

@@ -44,11 +44,15 @@ export type MeterTransition = keyof typeof TRANSITIONS;
 
 /**
  * Moves a meter between states. Revocation is final: the meter's keys are destroyed in the
- * same transaction, so a revoked meter has no key left to use or export.
+ * same transaction, so a revoked meter has no key left to use or export. Moving a meter to
+ * the state it is already in changes nothing and succeeds, so a failed transition can be repeated.
  */
 export async function transitionMeter(db: Db, ctx: AuditContext, id: string, op: MeterTransition, reason?: string): Promise<MeterRow> {
   const meter = await getMeter(db, id);
   const { from, to } = TRANSITIONS[op];
+  // Already there: nothing to write or audit, but the caller enforces the state again
+  // (revocation.ts), which completes a transition whose enforcement failed part way.
+  if (meter.state === to) return meter;
   if (!(from as readonly MeterState[]).includes(meter.state)) {
     throw new GridkeyError("invalid_state", `cannot ${op} a meter that is ${meter.state}`);
   }

@@ -11,7 +11,7 @@ import { type Db, jsonList, type Statement } from "./db";
 import { GridkeyError } from "./errors";
 import { insertRows } from "./json-rows";
 import { effectivePolicy, MAX_INVOCATIONS } from "./policies";
-import { rpcValue } from "./rpc";
+import { type RpcResult, rpcValue } from "./rpc";
 import type { EpochRecord, EpochResult, GraphStatus } from "./key-graph";
 
 export type ProgramRow = typeof programs.$inferSelect;
@@ -31,6 +31,7 @@ function graph(env: Env, p: GraphRef) {
       init: () => g.init(p.id),
       status: () => g.status(),
       change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join, leave, batched, requestId),
+      holding: (meterIds: string[]) => g.holding(meterIds),
       flush: (requestId: string) => g.flush(requestId),
       sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
       rotate: (requestId: string) => g.rotate(requestId),
@@ -43,6 +44,7 @@ function graph(env: Env, p: GraphRef) {
     init: () => g.init(p.id, p.degree),
     status: () => g.status(),
     change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join, leave, batched, requestId),
+    holding: (meterIds: string[]) => g.holding(meterIds),
     flush: (requestId: string) => g.flush(requestId),
     sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
     rotate: (requestId: string) => g.rotate(requestId),
@@ -90,8 +92,10 @@ export async function deleteProgram(db: Db, env: Env, ctx: AuditContext, id: str
 /**
  * Adds and removes members. The registry and the audit records are written first, in one
  * transaction; then the key graph applies the change (at once, or at the next flush for a
- * batched program). Both steps are idempotent, so a retry after a failure in between
- * converges instead of doubling anything.
+ * batched program). If the graph step fails in between, the caller gets `change_incomplete`
+ * and repeating the same request completes it: the registry step is a no-op the second time,
+ * the graph is given the whole requested change (it drops what it already holds), and a
+ * removal of a meter that left the registry but is still in the graph is taken out of it.
  */
 export async function changeMembers(
   db: Db,
@@ -105,10 +109,33 @@ export async function changeMembers(
     throw new GridkeyError("bad_parameter", `at most ${MAX_MEMBERSHIP_CHANGES} membership changes per call`);
   }
   const regions = await checkEligible(db, change.add);
+  // A concurrent change to the same registrations between our read and our write fails our
+  // write whole (a key conflict, or the removal guard): read again and decide again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await changeMembersOnce(db, env, ctx, program, regions, change);
+    } catch (err) {
+      if (attempt >= 5 || !/constraint failed: program_members/.test(causeText(err))) throw err;
+    }
+  }
+}
+
+async function changeMembersOnce(
+  db: Db,
+  env: Env,
+  ctx: AuditContext,
+  program: ProgramRow,
+  regions: Map<string, string>,
+  change: { add: string[]; remove: string[] },
+): Promise<{ status: GraphStatus; epoch?: EpochResult }> {
+  const id = program.id;
   const current = await membersAmong(db, id, [...change.add, ...change.remove]);
   const add = change.add.filter((m) => !current.has(m));
   const remove = change.remove.filter((m) => current.has(m));
-  const missing = change.remove.filter((m) => !current.has(m));
+  const unregistered = change.remove.filter((m) => !current.has(m));
+  const g = graph(env, program);
+  const stale = new Set(unregistered.length > 0 ? await rpcValue(g.holding(unregistered)) : []);
+  const missing = unregistered.filter((m) => !stale.has(m));
   if (missing.length > 0) throw new GridkeyError("not_a_member", `not members of ${id}: ${missing.slice(0, 10).join(", ")}`);
   const now = ctx.now ?? Date.now();
   const entries: AuditEntry[] = [
@@ -116,34 +143,92 @@ export async function changeMembers(
     ...remove.map((m) => ({ action: "program.member.remove", targetType: "program", targetId: id, details: { meterId: m } })),
   ];
   const statements: Statement[] = [...insertRows(programMembers, add.map((m) => ({ programId: id, meterId: m, joinedAt: now, suspended: 0 })))];
-  if (remove.length > 0) statements.push(db.delete(programMembers).where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(remove)))));
+  if (remove.length > 0) {
+    statements.push(stillRegistered(id, remove));
+    statements.push(db.delete(programMembers).where(and(eq(programMembers.programId, id), inArray(programMembers.meterId, jsonList(remove)))));
+  }
   if (entries.length > 0) await commitAudited(db, { ...ctx, now }, entries, statements);
-  // A suspended member is already out of the key graph: removing it only ends the registration.
-  const inGraph = remove.filter((m) => !current.get(m));
-  const join = add.map((m) => ({ id: m, region: regions.get(m)! }));
-  return rpcValue(graph(env, program).change(join, inGraph, (await rekeyModeOf(db, program)) === "batched", ctx.requestId));
+  // A suspended member is already out of the key graph: adding it again or removing it only
+  // touches the registration.
+  const join = change.add.filter((m) => current.get(m) !== true).map((m) => ({ id: m, region: regions.get(m)! }));
+  const leave = [...remove.filter((m) => !current.get(m)), ...stale];
+  return graphStep(g.change(join, leave, (await rekeyModeOf(db, program)) === "batched", ctx.requestId));
+}
+
+/**
+ * Guards a removal inside its batch: fails it (NOT NULL on joined_at) if any of `meterIds`
+ * is no longer registered, so two removals of the same meter at once do not both write an
+ * audit record; the loser reads again (changeMembers). Inserts nothing when all are there.
+ */
+function stillRegistered(programId: string, meterIds: string[]): Statement {
+  return {
+    toSQL: () => ({
+      sql: "INSERT INTO program_members (program_id, meter_id, joined_at, suspended) SELECT ?, j.value, NULL, 0 FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM program_members p WHERE p.program_id = ? AND p.meter_id = j.value)",
+      params: [programId, JSON.stringify(meterIds), programId],
+    }),
+  };
+}
+
+function causeText(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) parts.push(e.message);
+  return parts.join(" | ");
+}
+
+/**
+ * The key graph's half of a registry change, after the registry's half is committed. A
+ * failing graph (its storage, or the object restarting) is reported as `change_incomplete`:
+ * the registry and audit log hold the change, and repeating the request completes it.
+ */
+async function graphStep<T>(step: Promise<RpcResult<T>>): Promise<T> {
+  try {
+    return await rpcValue(step);
+  } catch (err) {
+    if (err instanceof GridkeyError) throw err;
+    console.warn("key graph step failed after the registry write", String(err));
+    throw new GridkeyError("change_incomplete", "the registry change is recorded but the key graph has not applied it yet: repeat the same request to complete it");
+  }
 }
 
 /**
  * Suspension is the reversible revocation: a suspended meter leaves the key graph of each of
  * its programs (rekeyed, or queued for a batched one) but stays registered, and rejoins them
- * all on resume (a join: no multicast wraps, a snapshot for the meter).
+ * all on resume (a join: no multicast wraps, a snapshot for the meter). Registrations already
+ * in the wanted state are not written again, but their graphs are still told (they drop what
+ * they already hold), so a repeat completes what a failed earlier attempt left undone.
  */
 export async function setMembershipsSuspended(db: Db, env: Env, ctx: AuditContext, meterId: string, suspended: boolean): Promise<string[]> {
-  const rows = await db
-    .select({ programId: programMembers.programId, rekeyMode: programs.rekeyMode, keying: programs.keying, degree: programs.degree, region: meters.region })
+  const rows = await registrationsOf(db, meterId);
+  for (const { programId, rekeyMode, keying, degree, region, ...row } of rows) {
+    if ((row.suspended === 1) !== suspended) {
+      await commitAudited(db, ctx, { action: suspended ? "program.member.suspend" : "program.member.resume", targetType: "program", targetId: programId, details: { meterId } }, [
+        db.update(programMembers).set({ suspended: suspended ? 1 : 0 }).where(and(eq(programMembers.programId, programId), eq(programMembers.meterId, meterId))),
+      ]);
+    }
+    const [join, leave] = suspended ? [[], [meterId]] : [[{ id: meterId, region }], []];
+    await graphStep(graph(env, { id: programId, keying, degree }).change(join, leave, (await rekeyModeOf(db, { id: programId, rekeyMode })) === "batched", ctx.requestId));
+  }
+  return rows.map((r) => r.programId);
+}
+
+/**
+ * Takes a meter out of the key graph of every active program it is registered in, leaving
+ * the registry as it is. Revocation does this before it ends the registrations, so that a
+ * registration is never gone while its graph still holds the meter. Idempotent.
+ */
+export async function leaveAllGraphs(db: Db, env: Env, ctx: AuditContext, meterId: string): Promise<void> {
+  for (const { programId, rekeyMode, keying, degree } of await registrationsOf(db, meterId)) {
+    await graphStep(graph(env, { id: programId, keying, degree }).change([], [meterId], (await rekeyModeOf(db, { id: programId, rekeyMode })) === "batched", ctx.requestId));
+  }
+}
+
+function registrationsOf(db: Db, meterId: string) {
+  return db
+    .select({ programId: programMembers.programId, suspended: programMembers.suspended, rekeyMode: programs.rekeyMode, keying: programs.keying, degree: programs.degree, region: meters.region })
     .from(programMembers)
     .innerJoin(programs, eq(programs.id, programMembers.programId))
     .innerJoin(meters, eq(meters.id, programMembers.meterId))
-    .where(and(eq(programMembers.meterId, meterId), eq(programMembers.suspended, suspended ? 0 : 1), eq(programs.state, "active")));
-  for (const { programId, rekeyMode, keying, degree, region } of rows) {
-    await commitAudited(db, ctx, { action: suspended ? "program.member.suspend" : "program.member.resume", targetType: "program", targetId: programId, details: { meterId } }, [
-      db.update(programMembers).set({ suspended: suspended ? 1 : 0 }).where(and(eq(programMembers.programId, programId), eq(programMembers.meterId, meterId))),
-    ]);
-    const [join, leave] = suspended ? [[], [meterId]] : [[{ id: meterId, region }], []];
-    await rpcValue(graph(env, { id: programId, keying, degree }).change(join, leave, (await rekeyModeOf(db, { id: programId, rekeyMode })) === "batched", ctx.requestId));
-  }
-  return rows.map((r) => r.programId);
+    .where(and(eq(programMembers.meterId, meterId), eq(programs.state, "active")));
 }
 
 /** The membership rekey mode in force: a group policy for the program or the default, else the program's own. */
@@ -154,7 +239,12 @@ export async function rekeyModeOf(db: Db, program: Pick<ProgramRow, "id" | "reke
 /** Applies a batched program's queued changes now, as one bundle. */
 export async function rekeyNow(db: Db, env: Env, ctx: AuditContext, id: string) {
   const program = await getProgram(db, id);
-  const epoch = await rpcValue(graph(env, program).flush(ctx.requestId));
+  const epoch = await rpcValue(graph(env, program).flush(ctx.requestId)).catch((err: unknown) => {
+    if (err instanceof GridkeyError) throw err;
+    // The flush's epoch and the emptying of its queue are one transaction (key-graph.ts).
+    console.warn("key graph flush failed", String(err));
+    throw new GridkeyError("storage_unavailable", "the key graph could not apply the queued changes; nothing was changed and they stay queued");
+  });
   if (epoch) await commitAudited(db, ctx, { action: "program.rekey", targetType: "program", targetId: id, details: { ...epoch } });
   return { epoch: epoch ?? null, status: await programStatus(env, program) };
 }

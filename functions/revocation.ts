@@ -3,7 +3,7 @@ import { programMembers } from "../schema";
 import type { AuditContext } from "./audit-log";
 import type { Db } from "./db";
 import type { MeterRow } from "./enrollment";
-import { changeMembers, setMembershipsSuspended } from "./programs";
+import { changeMembers, leaveAllGraphs, setMembershipsSuspended } from "./programs";
 import { adjustRegionTrees } from "./region-tree";
 import { rotateRegionBroadcastKeys } from "./broadcast-keys";
 import { custodyFor } from "./custody";
@@ -14,7 +14,8 @@ import { custodyFor } from "./custody";
  * DR program it is in (one rekey each, or queued for the next flush of a batched program),
  * so the group keys it held stop being current, then its region's key tree (a new
  * broadcast group key), and its region's DLMS broadcast keys are rotated. Suspension keeps the registrations and a resume rejoins them all;
- * revocation ends them.
+ * revocation ends them. Every step is idempotent, so repeating the transition after a
+ * failure part way (meter-registry.ts lets a meter be moved to the state it is in) completes it.
  */
 export async function enforceMeterState(db: Db, env: Env, ctx: AuditContext, meter: MeterRow): Promise<{ programsLeft: string[]; broadcastKeysRotated: string[] }> {
   if (meter.state === "active") {
@@ -26,6 +27,7 @@ export async function enforceMeterState(db: Db, env: Env, ctx: AuditContext, met
   let programsLeft: string[];
   if (meter.state === "suspended") programsLeft = await setMembershipsSuspended(db, env, ctx, meter.id, true);
   else {
+    await leaveAllGraphs(db, env, ctx, meter.id);
     const rows = await db.select({ programId: programMembers.programId }).from(programMembers).where(eq(programMembers.meterId, meter.id));
     for (const { programId } of rows) await changeMembers(db, env, ctx, programId, { add: [], remove: [meter.id] });
     programsLeft = rows.map((r) => r.programId);

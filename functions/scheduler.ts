@@ -27,7 +27,8 @@ export type RunReport = Record<string, number | "skipped (lease held)">;
 export async function runScheduled(db: Db, env: Env, custody: Custody, now: number, runId: string): Promise<RunReport> {
   const ctx: AuditContext = { actor: { id: "cron", role: "system" }, requestId: runId, now };
   const steps: [string, () => Promise<number>][] = [
-    ["rewrap", async () => (await rewrapChunk(db, custody, ctx)).rewrapped],
+    // The key graphs are visited only while custody holds an older version (a rotation is on).
+    ["rewrap", async () => (await rewrapChunk(db, custody, ctx, undefined, custody.versions.length > 1 ? env : undefined)).rewrapped],
     ["flush-programs", () => flushDuePrograms(db, env, ctx, now)],
     ["rotate-keys", () => rotateDueKeys(db, custody, ctx, now)],
     ["rotate-broadcast", () => rotateBroadcastKeys(db, custody, ctx, now)],

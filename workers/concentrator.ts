@@ -312,7 +312,14 @@ export class Concentrator extends DurableObject<Env> {
     if (!live) {
       const s = await this.ctx.storage.get<StoredSession>(`s:${id}`);
       if (!s) throw new GridkeyError("unknown_session", "no session with this connection identifier");
-      const keys = unpackKeys(await (await this.custody()).open(s.mkVersion, s.sealedKeys, sessionAad(region, id)));
+      const custody = await this.custody();
+      if (!custody.holds(s.mkVersion)) {
+        // Sealed under a master-key version since retired (sessions are not re-sealed: they
+        // expire): the session is gone, and the meter runs EDHOC again.
+        await this.ctx.storage.delete(`s:${id}`);
+        throw new GridkeyError("unknown_session", "the session was sealed under a retired master key; run EDHOC again", { meterId: s.meterId });
+      }
+      const keys = unpackKeys(await custody.open(s.mkVersion, s.sealedKeys, sessionAad(region, id)));
       live = { ...s, connectionId, keys };
       this.live.set(id, live);
     }

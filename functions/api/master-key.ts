@@ -25,7 +25,7 @@ export const masterKeyRoutes = newApp()
     }),
     async (c) => {
       const { db, custody } = await services(c);
-      return c.json(await rotationStatus(db, custody), 200);
+      return c.json(await rotationStatus(db, custody, c.env), 200);
     },
   )
   .openapi(
@@ -48,6 +48,6 @@ export const masterKeyRoutes = newApp()
     async (c) => {
       const { db, custody, audit } = await services(c);
       const body: { limit?: number } = c.req.valid("json") ?? {};
-      return c.json(await rewrapChunk(db, custody, audit, body.limit ?? DEFAULT_REWRAP_CHUNK), 200);
+      return c.json(await rewrapChunk(db, custody, audit, body.limit ?? DEFAULT_REWRAP_CHUNK, c.env), 200);
     },
   );

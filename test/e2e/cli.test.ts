@@ -128,12 +128,12 @@ describe("gridkey CLI: meters, head-end export, programs, policies, master key, 
     expect((await json(["meters", "suspend", id, "--reason", "cli test"])).state).toBe("suspended");
     expect((await json(["meters", "list", "--region", "cli-a", "--state", "suspended"])).meters).toHaveLength(1);
     expect((await json(["meters", "resume", id])).state).toBe("active");
-    const twice = await gk(["meters", "resume", id]);
-    expect(twice.code).toBe(1);
-    expect(twice.stderr).toMatch(/^error: invalid_state: /);
     expect((await json(["meters", "rotate-key", id, "guek"])).state).toBe("new");
     expect((await gk(["meters", "revoke", id])).code).toBe(2);
     expect((await json(["meters", "revoke", id, "--yes"])).state).toBe("revoked");
+    const refused = await gk(["meters", "resume", id]); // a revoked meter stays revoked
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: invalid_state: /);
     const missing = await gk(["meters", "show", "NO-SUCH-METER"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: meter_not_found: /);
