@@ -1,0 +1,158 @@
+/**
+ * The load itself: every meter comes online (EDHOC, its keys, their acknowledgement, a
+ * reading, its DR programs' keys), then for a bounded time a mixed workload runs on the
+ * online fleet while a DR controller churns memberships and checks sealed commands.
+ */
+import { SdkError } from "../../sdk/index.js";
+import type { AdminApi } from "./admin.js";
+import type { Checks } from "./checks.js";
+import { opensCommand, sealCommand } from "./dr-commands.js";
+import { dataNotification } from "./dlms-reading.js";
+import { keyFingerprints, type LoadMeter } from "./fleet.js";
+import { forEachLimited, loopUntil, pick, sleep } from "./pool.js";
+import { churn, type DrProgram } from "./programs.js";
+import type { Tally } from "./tally.js";
+
+export type Run = { api: AdminApi; fleet: LoadMeter[]; programs: DrProgram[]; tally: Tally; checks: Checks; concurrency: number; log: (line: string) => void };
+
+/** Accepted counters per meter, to check that each is above the last (no invocation counter reused). */
+const lastAccepted = new Map<number, number>();
+
+/** Operations whose failures are counted as errors but do not stop the meter's other work. */
+async function attempt(task: () => Promise<unknown>): Promise<void> {
+  try {
+    await task();
+  } catch (e) {
+    if (!(e instanceof SdkError) && !(e instanceof Error && "code" in e)) throw e;
+  }
+}
+
+export async function bringOnline(run: Run): Promise<void> {
+  let done = 0;
+  const progress = setInterval(() => run.log(`online ${done}/${run.fleet.length}`), 10_000);
+  try {
+    await forEachLimited(run.fleet, run.concurrency, async (m) => {
+      await attempt(async () => {
+        // The first request rides on EDHOC message_3 (no separate ping): "edhoc+keys".
+        await installKeys(run, m, "edhoc+keys");
+        await reading(run, m);
+        m.online = true;
+        for (const p of run.programs) if (p.members.has(m.index)) await attempt(() => rekey(run, m, p));
+      });
+      done++;
+    });
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+/** Fetches the meter's keys, acknowledges the new ones, and remembers what it installed. */
+async function installKeys(run: Run, m: LoadMeter, op: string): Promise<void> {
+  const keys = await run.tally.time(op, () => m.client.fetchKeys());
+  const fresh = keys.all.filter((k) => k.state === "new");
+  if (fresh.length > 0) await run.tally.time("ack", () => m.client.acknowledge(fresh));
+  m.held = keyFingerprints(keys);
+  for (const k of keys.all) k.key.fill(0);
+}
+
+async function reading(run: Run, m: LoadMeter): Promise<void> {
+  const n = (lastAccepted.get(m.index) ?? 0) + 1;
+  const { invocationCounter } = await run.tally.time("reading", () => m.client.uploadReading(dataNotification(n, 1_000 * n, new Date())));
+  const previous = lastAccepted.get(m.index) ?? 0;
+  run.checks.expect("reading counters strictly increase", invocationCounter > previous, () => `${m.id}: accepted ${invocationCounter} after ${previous}`);
+  lastAccepted.set(m.index, invocationCounter);
+}
+
+/** A member brings its group key up to date; a rekey racing the meter's own removal is not an error. */
+async function rekey(run: Run, m: LoadMeter, p: DrProgram): Promise<void> {
+  try {
+    await run.tally.time(`rekey.${p.keying}`, () => m.client.rekey(p.id));
+  } catch (e) {
+    if (e instanceof SdkError && e.code === "not_a_member" && !p.members.has(m.index)) return;
+    throw e;
+  }
+}
+
+/** One random operation on a random online meter, weighted like a fleet's day compressed. */
+async function mixedStep(run: Run): Promise<void> {
+  const roll = Math.random();
+  if (roll < 0.3) {
+    const p = pick(run.programs)!;
+    const m = run.fleet[pick(p.memberList) ?? 0]!;
+    if (m.online) return attempt(() => rekey(run, m, p));
+    return;
+  }
+  const m = pick(run.fleet)!;
+  if (!m.online) return;
+  if (roll < 0.75) return attempt(() => reading(run, m));
+  if (roll < 0.9) return attempt(() => recheckKeys(run, m));
+  return attempt(async () => {
+    await m.client.close();
+    await run.tally.time("edhoc", () => m.client.connect());
+  });
+}
+
+/** The keys the service delivers now are still those the meter installed. */
+async function recheckKeys(run: Run, m: LoadMeter): Promise<void> {
+  const keys = await run.tally.time("keys", () => m.client.fetchKeys());
+  const now = keyFingerprints(keys);
+  for (const k of keys.all) k.key.fill(0);
+  run.checks.expect("unicast keys unchanged under load", sameMap(now, m.held), () => `${m.id}: delivered keys differ from those installed`);
+}
+
+export function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+}
+
+/**
+ * The DR controller, one step at a time so a command is never sealed across a membership
+ * change: a program's members change (leaves and joins), the joiners rekey, then a command
+ * is sealed and a sample of members must open it.
+ */
+async function drController(run: Run, deadline: number, intervalMs: number): Promise<void> {
+  for (let step = 0; performance.now() < deadline; step++) {
+    const p = run.programs[step % run.programs.length]!;
+    await attempt(async () => {
+      const size = Math.max(1, Math.min(25, Math.floor(p.members.size / 50)));
+      const joined = await run.tally.time("dr.churn", () => churn(run.api, run.fleet, p, size));
+      for (const m of joined) if (m.online) await attempt(() => rekey(run, m, p));
+      await commandSample(run, p, 10);
+    });
+    await sleep(intervalMs);
+  }
+}
+
+async function commandSample(run: Run, p: DrProgram, n: number): Promise<void> {
+  const command = await run.tally.time("dr.seal", () => sealCommand(run.api, p.id));
+  for (let i = 0; i < n; i++) {
+    const m = run.fleet[pick(p.memberList)!]!;
+    if (!m.online) continue;
+    await attempt(async () => {
+      await rekey(run, m, p);
+      const started = performance.now();
+      const ok = opensAsMember(m, command);
+      run.tally.sample("dr.open", performance.now() - started);
+      run.checks.expect("members open DR commands (under load)", ok, () => `${m.id} could not open ${p.keying} command of epoch ${command.epoch}`);
+    });
+  }
+}
+
+function opensAsMember(m: LoadMeter, command: Parameters<typeof opensCommand>[1]): boolean {
+  try {
+    return opensCommand(m.client, command);
+  } catch {
+    return false;
+  }
+}
+
+export async function mixedWorkload(run: Run, seconds: number, drIntervalMs: number): Promise<void> {
+  const deadline = performance.now() + seconds * 1000;
+  const progress = setInterval(() => run.log(`mixed workload: ${Math.max(0, Math.round((deadline - performance.now()) / 1000))} s left`), 10_000);
+  try {
+    await Promise.all([loopUntil(deadline, run.concurrency, () => mixedStep(run)), drController(run, deadline, drIntervalMs)]);
+  } finally {
+    clearInterval(progress);
+  }
+}
+
+export { lastAccepted };
