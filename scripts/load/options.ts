@@ -17,7 +17,7 @@ export type LoadOptions = {
 export class UsageError extends Error {}
 
 const FLAGS = new Set(["meters", "regions", "duration", "concurrency", "url", "quick"]);
-const QUICK = { meters: 300, regions: 2, duration: 15 };
+const QUICK = { meters: 200, regions: 2, duration: 10 };
 const DEFAULTS = { meters: 10_000, regions: 4, duration: 60, concurrency: 16 };
 
 function flags(argv: string[]): Map<string, string> {
