@@ -47,7 +47,23 @@ async function target(opts: LoadOptions): Promise<{ api: AdminApi; server?: DevS
   if (opts.url) return { api: new AdminApi(opts.url, adminToken()) };
   log("starting gridkey under wrangler dev");
   const server = await startDevServer(OWN_SERVER_VARS);
+  // wrangler dev runs in its own process group: stop it if the run is interrupted.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void server.stop().finally(() => process.exit(130)));
+  await settled(server.url);
   return { api: new AdminApi(server.url, server.token), server };
+}
+
+/**
+ * wrangler dev may reload its worker once just after it first answers (seen here: a bulk
+ * enrollment then failed with "fetch failed"): wait until /health answers 5 times in a row.
+ */
+async function settled(url: string): Promise<void> {
+  for (let streak = 0, tries = 0; streak < 5; tries++) {
+    if (tries > 120) throw new Error("wrangler dev did not settle");
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    streak = ok ? streak + 1 : 0;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 async function phase<T>(name: string, seconds: Record<string, number>, task: () => Promise<T>): Promise<T> {

@@ -11,7 +11,7 @@ import { dataNotification } from "./dlms-reading.js";
 import { keyFingerprints, type LoadMeter } from "./fleet.js";
 import { forEachLimited, loopUntil, pick, sleep } from "./pool.js";
 import { churn, type DrProgram } from "./programs.js";
-import type { Tally } from "./tally.js";
+import { codeOf, type Tally } from "./tally.js";
 
 export type Run = { api: AdminApi; fleet: LoadMeter[]; programs: DrProgram[]; tally: Tally; checks: Checks; concurrency: number; log: (line: string) => void };
 
@@ -65,10 +65,15 @@ async function reading(run: Run, m: LoadMeter): Promise<void> {
 
 /** A member brings its group key up to date; a rekey racing the meter's own removal is not an error. */
 async function rekey(run: Run, m: LoadMeter, p: DrProgram): Promise<void> {
+  const op = `rekey.${p.keying}`;
+  const started = performance.now();
   try {
-    await run.tally.time(`rekey.${p.keying}`, () => m.client.rekey(p.id));
+    await m.client.rekey(p.id);
+    run.tally.sample(op, performance.now() - started);
   } catch (e) {
-    if (e instanceof SdkError && e.code === "not_a_member" && !p.members.has(m.index)) return;
+    // Counted apart (not an error): the service rightly refused a meter that left meanwhile.
+    if (e instanceof SdkError && e.code === "not_a_member" && !p.members.has(m.index)) return run.tally.sample(`${op}.left-meanwhile`, performance.now() - started);
+    run.tally.error(op, codeOf(e));
     throw e;
   }
 }
