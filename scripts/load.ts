@@ -22,7 +22,7 @@ import { type LoadOptions, loadOptions, UsageError } from "./load/options.js";
 import { createPrograms } from "./load/programs.js";
 import { Tally } from "./load/tally.js";
 import { verifyRun } from "./load/verify.js";
-import { bringOnline, mixedWorkload, type Run } from "./load/workload.js";
+import { bringOnline, mixedWorkload, type Run, startDrController } from "./load/workload.js";
 
 /**
  * Our own wrangler dev: every meter of the run comes from 127.0.0.1, so the per-address
@@ -111,8 +111,14 @@ async function main(): Promise<number> {
     await phase("enroll", seconds, () => enrollFleet(api, fleet, runId, log));
     const programs = await phase("programs", seconds, () => createPrograms(api, fleet, runId));
     const run: Run = { api, fleet, programs, tally, checks, concurrency: opts.concurrency, log };
-    await phase("online", seconds, () => bringOnline(run));
-    await phase("mixed", seconds, () => mixedWorkload(run, opts.duration, opts.drIntervalMs));
+    // Membership churn and command checks run through both phases: meters come online while programs change.
+    const dr = startDrController(run, opts.drIntervalMs);
+    try {
+      await phase("online", seconds, () => bringOnline(run));
+      await phase("mixed", seconds, () => mixedWorkload(run, opts.duration));
+    } finally {
+      await dr.stop();
+    }
     await phase("verify", seconds, () => verifyRun(run));
     console.log(report(opts, run, seconds, api.url, startLoad));
     const ok = checks.failed === 0 && tally.errorCount() === 0;

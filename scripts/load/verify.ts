@@ -84,7 +84,7 @@ async function verifyGroup(run: Run, p: DrProgram): Promise<void> {
     }
   });
   run.checks.expect(`every ${p.keying} member holds the same group key`, keys.size === 1, () => `${keys.size} distinct (epoch, key) among ${members.length} members`);
-  for (const i of p.departed) await verifyDeparted(run, run.fleet[i]!, p, command);
+  await forEachLimited([...p.departed].map((i) => run.fleet[i]!), run.concurrency, (m) => verifyDeparted(run, m, p, command));
 }
 
 /** A departed member cannot open the command (no key, or a stale one) and is refused a rekey. */

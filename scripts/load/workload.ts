@@ -110,21 +110,31 @@ export function sameMap(a: Map<string, string>, b: Map<string, string>): boolean
 }
 
 /**
- * The DR controller, one step at a time so a command is never sealed across a membership
- * change: a program's members change (leaves and joins), the joiners rekey, then a command
- * is sealed and a sample of members must open it.
+ * The DR controller, running from the first meter online to the end of the mixed workload,
+ * one step at a time so a command is never sealed across a membership change: a program's
+ * members change (leaves and joins in one call), the joiners online rekey, then a command
+ * is sealed and a sample of members must open it. Resolves `stop` once its step is done.
  */
-async function drController(run: Run, deadline: number, intervalMs: number): Promise<void> {
-  for (let step = 0; performance.now() < deadline; step++) {
-    const p = run.programs[step % run.programs.length]!;
-    await attempt(async () => {
-      const size = Math.max(1, Math.min(25, Math.floor(p.members.size / 50)));
-      const joined = await run.tally.time("dr.churn", () => churn(run.api, run.fleet, p, size));
-      for (const m of joined) if (m.online) await attempt(() => rekey(run, m, p));
-      await commandSample(run, p, 10);
-    });
-    await sleep(intervalMs);
-  }
+export function startDrController(run: Run, intervalMs: number): { stop(): Promise<void> } {
+  let stopped = false;
+  const loop = (async () => {
+    for (let step = 0; !stopped; step++) {
+      const p = run.programs[step % run.programs.length]!;
+      await attempt(async () => {
+        const size = Math.max(1, Math.min(10, Math.floor(p.members.size / 100)));
+        const joined = await run.tally.time("dr.churn", () => churn(run.api, run.fleet, p, size));
+        await Promise.all(joined.filter((m) => m.online).map((m) => attempt(() => rekey(run, m, p))));
+        await commandSample(run, p, 10);
+      });
+      if (!stopped) await sleep(intervalMs);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
 }
 
 async function commandSample(run: Run, p: DrProgram, n: number): Promise<void> {
@@ -132,17 +142,16 @@ async function commandSample(run: Run, p: DrProgram, n: number): Promise<void> {
   // Distinct members: a second open of the same command is (rightly) a replayed_command.
   const sample = new Set<number>();
   for (let tries = 0; sample.size < Math.min(n, p.members.size) && tries < n * 10; tries++) sample.add(pick(p.memberList)!);
-  for (const i of sample) {
-    const m = run.fleet[i]!;
-    if (!m.online) continue;
-    await attempt(async () => {
+  const online = [...sample].map((i) => run.fleet[i]!).filter((m) => m.online);
+  await forEachLimited(online, online.length, (m) =>
+    attempt(async () => {
       await rekey(run, m, p);
       const started = performance.now();
       const outcome = openAsMember(m, command);
       run.tally.sample("dr.open", performance.now() - started);
       run.checks.expect("members open DR commands (under load)", outcome === "opened", () => `${m.id}: ${p.keying} command of epoch ${command.epoch}: ${outcome}`);
-    });
-  }
+    }),
+  );
 }
 
 function openAsMember(m: LoadMeter, command: Parameters<typeof opensCommand>[1]): string {
@@ -153,11 +162,11 @@ function openAsMember(m: LoadMeter, command: Parameters<typeof opensCommand>[1])
   }
 }
 
-export async function mixedWorkload(run: Run, seconds: number, drIntervalMs: number): Promise<void> {
+export async function mixedWorkload(run: Run, seconds: number): Promise<void> {
   const deadline = performance.now() + seconds * 1000;
   const progress = setInterval(() => run.log(`mixed workload: ${Math.max(0, Math.round((deadline - performance.now()) / 1000))} s left`), 10_000);
   try {
-    await Promise.all([loopUntil(deadline, run.concurrency, () => mixedStep(run)), drController(run, deadline, drIntervalMs)]);
+    await loopUntil(deadline, run.concurrency, () => mixedStep(run));
   } finally {
     clearInterval(progress);
   }
