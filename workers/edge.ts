@@ -62,7 +62,7 @@ async function admitted(c: Context<AppEnv>, mediaType: string, limit: number): P
   }
 }
 
-/** The client's address for the per-address rate limit: Cloudflare's CF-Connecting-IP (wrangler dev sets it too). */
+/** The client's address for the per-address rate limit: CF-Connecting-IP, which Cloudflare's edge sets; without it, one shared bucket. */
 function clientAddress(c: Context<AppEnv>): string {
   return c.req.header("cf-connecting-ip") ?? "(none)";
 }
