@@ -21,7 +21,7 @@ describe("npm run load -- --quick", () => {
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     expect(stdout).toMatch(/^gridkey load: 200 meters in 2 regions/m);
     expect(stdout).toMatch(/operation\s+ok\s+per s\s+p50 ms\s+p95 ms\s+p99 ms/);
-    for (const op of ["edhoc\\+keys", "ack", "reading", "rekey\\.tree", "rekey\\.cover", "dr\\.churn", "dr\\.seal", "dr\\.open", "verify\\.keys"]) {
+    for (const op of ["edhoc\\+keys", "reading", "rekey\\.tree", "rekey\\.cover", "dr\\.churn", "dr\\.seal", "dr\\.open", "verify\\.keys"]) {
       expect(stdout).toMatch(new RegExp(`^  ${op}\\s+[1-9][\\d,]*\\s+[\\d.,]+\\s+[\\d.,]+\\s+[\\d.,]+\\s+[\\d.,]+$`, "m"));
     }
     expect(stdout).toContain("errors: none");
