@@ -48,6 +48,7 @@ export const STATUS = {
   reading_rejected: 400,
   reading_replayed: 409,
   gateway_forbidden: 403,
+  rate_limited: 429,
   unsupported_media_type: 415,
   bulk_invalid: 422,
   key_unwrap_failed: 422,

@@ -16,6 +16,7 @@ import type { MeterRow } from "../functions/enrollment";
 import { GridkeyError, toGridkeyError, type ErrorCode } from "../functions/errors";
 import { meterCredential } from "../functions/meter-credentials";
 import { effectivePolicy } from "../functions/policies";
+import { EdgeLimiter } from "../functions/rate-limits";
 import { type RpcResult, rpcResult } from "../functions/rpc";
 import { webCryptoSessionAead } from "../functions/session-aead";
 import { meters } from "../schema";
@@ -34,7 +35,8 @@ import { runOperation } from "./session-operations";
 import type { Keying } from "../functions/rekey-bundles";
 
 /** What the edge sends back to the meter: the bytes and how to label them. */
-export type EdgeReply = { status: number; contentType: string; body: Uint8Array; errorCode?: ErrorCode };
+/** `retryAfter`: seconds, on a rate-limit refusal (the Retry-After header). */
+export type EdgeReply = { status: number; contentType: string; body: Uint8Array; errorCode?: ErrorCode; retryAfter?: number };
 
 export const SESSION_MEDIA_TYPE = "application/gridkey-session+cbor-seq";
 const EXCHANGE_LIFETIME_MS = 60_000;
@@ -78,14 +80,21 @@ export class Concentrator extends DurableObject<Env> {
   private readonly live = new Map<string, LiveSession>();
   private readonly bundles = new Map<string, CachedBundle>();
   private readonly credentials = new Map<ConcentratorCurve, { expiresAt: number; credential: Promise<ConcentratorCredential> }>();
+  /** In memory only: a restart refills every bucket, which errs towards serving meters. */
+  private readonly limiter = new EdgeLimiter(this.env);
 
   /** The region's credential, signed by central: meters fetch it once and cache it by kid. */
   async credentialCwt(region: string, curve: ConcentratorCurve, requestId: string): Promise<RpcResult<Uint8Array>> {
     return rpcResult(async () => (await this.ownCredential(region, curve, requestId)).cwt);
   }
 
-  /** POST /.well-known/edhoc: message_1 (prefixed `true`) or message_3 (prefixed C_R). */
-  async edhoc(region: string, body: Uint8Array, requestId: string): Promise<EdgeReply> {
+  /**
+   * POST /.well-known/edhoc: message_1 (prefixed `true`) or message_3 (prefixed C_R).
+   * `address`: the client's (CF-Connecting-IP), charged before any parsing or crypto.
+   */
+  async edhoc(region: string, body: Uint8Array, requestId: string, address = "(none)"): Promise<EdgeReply> {
+    const limited = await this.limitAddress(region, requestId, address);
+    if (limited) return limited;
     try {
       const request = parseRequest(body);
       if (request.kind === "message_1") return await this.message1(region, request.message, requestId);
@@ -96,7 +105,9 @@ export class Concentrator extends DurableObject<Env> {
   }
 
   /** POST /v1/edge/session: one protected request of an established session. */
-  async session(region: string, body: Uint8Array, requestId: string): Promise<EdgeReply> {
+  async session(region: string, body: Uint8Array, requestId: string, address = "(none)"): Promise<EdgeReply> {
+    const limited = await this.limitAddress(region, requestId, address);
+    if (limited) return limited;
     try {
       return await this.request(region, decodeRequestRecord(body), requestId);
     } catch (err) {
@@ -254,6 +265,10 @@ export class Concentrator extends DurableObject<Env> {
     }
     live.lastCounter = record.counter;
     await this.ctx.storage.put(`s:${toHex(live.connectionId)}`, stored(live));
+    // Charged once the request authenticated (so only the meter can spend its own bucket),
+    // and after its counter is used up, so a refused request can never be replayed later.
+    const wait = this.limiter.meters.take(meter.id);
+    if (wait !== undefined) return this.rateLimited(region, requestId, `meter:${meter.id}`, wait, meter.id);
     const response = await this.operate(region, meter, request, requestId);
     const body = await sealResponse(webCryptoSessionAead, live.keys, live.connectionId, record.counter, response);
     return { status: 200, contentType: SESSION_MEDIA_TYPE, body };
@@ -360,6 +375,24 @@ export class Concentrator extends DurableObject<Env> {
     if (e.status >= 500) throw err;
     await this.auditRefusal(region, requestId, e);
     return { status: e.status, contentType: "application/json", body: utf8(JSON.stringify({ error: { code: e.code, message: e.message } })), errorCode: e.code };
+  }
+
+  private async limitAddress(region: string, requestId: string, address: string): Promise<EdgeReply | undefined> {
+    const wait = this.limiter.addresses.take(address);
+    return wait === undefined ? undefined : this.rateLimited(region, requestId, `address:${address}`, wait);
+  }
+
+  /** 429 with Retry-After; audited once a minute per key with the count it did not record. */
+  private async rateLimited(region: string, requestId: string, key: string, retryAfter: number, meterId?: string): Promise<EdgeReply> {
+    const unrecorded = this.limiter.refusals.record(key);
+    if (unrecorded !== undefined) {
+      // The address names the noisy host or gateway for the operator; a meter is named as the target.
+      const [limit, ...rest] = key.split(":");
+      const extra: Record<string, string | number> = limit === "address" ? { limit, address: rest.join(":"), unrecorded } : { limit: limit!, unrecorded };
+      await auditEdgeRefusal(this.db(), requestId, region, "rate_limited", meterId, extra);
+    }
+    const body = { error: { code: "rate_limited", message: `too many requests: retry in ${retryAfter} s` } };
+    return { status: 429, contentType: "application/json", body: utf8(JSON.stringify(body)), errorCode: "rate_limited", retryAfter };
   }
 
   private async auditRefusal(region: string, requestId: string, e: GridkeyError, meterId?: string): Promise<void> {

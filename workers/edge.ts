@@ -41,12 +41,12 @@ edge.openapi(subscribeRoute, async (c) => {
 
 edge.openapi(edhocRoute, async (c) => {
   const { region, body } = await admitted(c, EDHOC_REQUEST_MEDIA_TYPE, EDHOC_BODY_LIMIT);
-  return reply(await concentrator(c.env, region).edhoc(region, body, c.get("requestId")));
+  return reply(await concentrator(c.env, region).edhoc(region, body, c.get("requestId"), clientAddress(c)));
 });
 
 edge.openapi(sessionRoute, async (c) => {
   const { region, body } = await admitted(c, SESSION_MEDIA_TYPE, SESSION_BODY_LIMIT);
-  return reply(await concentrator(c.env, region).session(region, body, c.get("requestId")));
+  return reply(await concentrator(c.env, region).session(region, body, c.get("requestId"), clientAddress(c)));
 });
 
 /** The region and the body, or a refusal that is audited before it leaves. */
@@ -60,6 +60,11 @@ async function admitted(c: Context<AppEnv>, mediaType: string, limit: number): P
     await auditEdgeRefusal(database(c.env.DB), c.get("requestId"), region, toGridkeyError(err).code);
     throw err;
   }
+}
+
+/** The client's address for the per-address rate limit: CF-Connecting-IP, which Cloudflare's edge sets; without it, one shared bucket. */
+function clientAddress(c: Context<AppEnv>): string {
+  return c.req.header("cf-connecting-ip") ?? "(none)";
 }
 
 export function concentrator(env: Env, region: string) {
@@ -85,5 +90,6 @@ async function binaryBody(req: Request, mediaType: string, limit: number): Promi
 function reply(r: EdgeReply): Response {
   const headers: Record<string, string> = { "content-type": r.contentType };
   if (r.errorCode) headers["gridkey-error"] = r.errorCode;
+  if (r.retryAfter !== undefined) headers["retry-after"] = String(r.retryAfter);
   return new Response(r.status === 204 ? null : r.body.slice(), { status: r.status, headers });
 }

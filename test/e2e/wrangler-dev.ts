@@ -11,11 +11,12 @@ import { join } from "node:path";
 /** `state`: the persisted D1 and Durable Object state (tests that tamper with storage use it). */
 export type DevServer = { url: string; token: string; state: string; restart(): Promise<void>; stop(): Promise<void> };
 
-export async function startDevServer(): Promise<DevServer> {
+/** `vars`: worker vars to set on top of wrangler.toml's (e.g. the edge rate limits). */
+export async function startDevServer(vars: Record<string, string> = {}): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), "gridkey-e2e-"));
   const token = `gk_${randomBytes(32).toString("base64url")}`;
   const envFile = join(dir, ".env");
-  writeFileSync(envFile, `MASTER_KEYS=1:${randomBytes(32).toString("hex")}\nMASTER_KEY_CURRENT=1\nBOOTSTRAP_TOKEN=${token}\n`, { mode: 0o600 });
+  writeFileSync(envFile, `MASTER_KEYS=1:${randomBytes(32).toString("hex")}\nMASTER_KEY_CURRENT=1\nBOOTSTRAP_TOKEN=${token}\n${extraVars(vars)}`, { mode: 0o600 });
   const state = join(dir, "state");
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
   const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { env, stdio: "pipe" });
@@ -54,6 +55,15 @@ export async function startDevServer(): Promise<DevServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function extraVars(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([name, value]) => {
+      if (!/^[A-Z][A-Z0-9_]*$/.test(name) || /[\r\n]/.test(value)) throw new Error(`bad var ${name}`);
+      return `${name}=${value}\n`;
+    })
+    .join("");
 }
 
 async function waitForHealth(url: string, log: () => string): Promise<void> {
