@@ -74,6 +74,7 @@ export function markdown(results: Results): string {
         ["Node", m.node],
         ["wrangler", m.wrangler],
         ["how the cores were shared", results.cores.description],
+        ["edge rate limits", "off for the run (EDGE_RATE_LIMIT_ADDRESS, EDGE_RATE_LIMIT_METER): every simulated meter comes from 127.0.0.1, and the latency probes ask faster than one meter may"],
         [
           "mode",
           `${p.name}: ${p.runs} run(s); N = ${p.concurrency.join(", ")} concurrent meters; ${p.windowMs / 1000} s windows after ${p.warmupMs / 1000} s warm-up per level, ${p.globalWarmupMs / 1000} s global warm-up`,
