@@ -263,6 +263,11 @@ export class Concentrator extends DurableObject<Env> {
     } catch {
       throw new GridkeyError("bad_mac", "the session request does not authenticate", { meterId: meter.id });
     }
+    // Checked again with no await before the update: copies of one record arriving together
+    // all pass the first check while the first one is being opened; only one may be served.
+    if (record.counter <= live.lastCounter) {
+      throw new GridkeyError("replayed_message", `counter ${record.counter} is not above ${live.lastCounter}`, { meterId: meter.id });
+    }
     live.lastCounter = record.counter;
     await this.ctx.storage.put(`s:${toHex(live.connectionId)}`, stored(live));
     // Charged once the request authenticated (so only the meter can spend its own bucket),
@@ -335,7 +340,9 @@ export class Concentrator extends DurableObject<Env> {
         throw new GridkeyError("unknown_session", "the session was sealed under a retired master key; run EDHOC again", { meterId: s.meterId });
       }
       const keys = unpackKeys(await custody.open(s.mkVersion, s.sealedKeys, sessionAad(region, id)));
-      live = { ...s, connectionId, keys };
+      // Requests arriving together after an eviction each load the session: they must share
+      // one object, or each would check its own copy of the counter.
+      live = this.live.get(id) ?? { ...s, connectionId, keys };
       this.live.set(id, live);
     }
     if (live.expiresAt <= Date.now()) {

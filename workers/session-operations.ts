@@ -156,7 +156,9 @@ async function uploadReading(ctx: OperationContext, args: CborMap): Promise<Cbor
     }
     throw err;
   }
-  await ctx.storage.put(counterKey, frame.invocationCounter);
+  // Readings of one meter can be in flight at once (two sessions, or a gateway): the stored
+  // counter only ever moves up, whichever finishes last.
+  if (frame.invocationCounter > ((await ctx.storage.get<number>(counterKey)) ?? 0)) await ctx.storage.put(counterKey, frame.invocationCounter);
   if (frame.invocationCounter >= budget * BUDGET_ROTATION_SHARE) await rotateBeforeBudget(ctx, meter);
   return new CborMap([["invocationCounter", frame.invocationCounter]]);
 }
