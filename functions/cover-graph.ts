@@ -132,6 +132,7 @@ export class CoverGraph extends GraphObject {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
         for (const t of ["program_key", "members", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
+        this.setMeta("member_count", "0");
       });
     });
   }
@@ -145,6 +146,7 @@ export class CoverGraph extends GraphObject {
 
   private async applyEpoch(join: CoverJoin[], leave: string[], requestId: string, rotate = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
+    const membersBefore = this.memberCount();
     const program = this.meta("program")!;
     const epoch = Number(this.meta("epoch")) + 1;
     for (const m of leave) if (!this.isMember(m)) throw new GridkeyError("not_a_member", `meter ${m} is not a member`);
@@ -188,6 +190,7 @@ export class CoverGraph extends GraphObject {
       }
       this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
       if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
+      this.setMeta("member_count", String(membersBefore + join.length - leave.length));
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0");
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));

@@ -106,11 +106,23 @@ export abstract class GraphObject extends DurableObject<Env> {
       degree,
       epoch: Number(this.meta("epoch") ?? 0),
       height,
-      members: count("members"),
+      members: this.memberCount(),
       pending: count("pending"),
       oldestPending: this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM pending").one().at,
       invocations: Number(this.meta("ic") ?? "0"),
     };
+  }
+
+  /**
+   * Members, kept in `meta` by each epoch's transaction: a COUNT over a million members on
+   * every status would cost more than the epoch itself. Counted once for a graph made before.
+   */
+  protected memberCount(): number {
+    const kept = this.meta("member_count");
+    if (kept !== undefined) return Number(kept);
+    const n = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members").one().n;
+    this.setMeta("member_count", String(n));
+    return n;
   }
 
   protected meta(k: string): string | undefined {

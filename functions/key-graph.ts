@@ -73,6 +73,8 @@ export class KeyGraph extends GraphObject {
     for (const t of ["members", "pending"]) {
       if (!this.sql.exec<{ name: string }>(`PRAGMA table_info(${t})`).toArray().some((c) => c.name === "region")) this.sql.exec(`ALTER TABLE ${t} ADD COLUMN region TEXT`);
     }
+    // publishTargets looks for members without a region at every epoch: an index, not a scan.
+    this.sql.exec("CREATE INDEX IF NOT EXISTS members_region ON members (region)");
   }
 
   /** Creates the graph (idempotent for the same program and degree). */
@@ -217,6 +219,7 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => {
       this.ctx.storage.transactionSync(() => {
         for (const t of ["nodes", "members", "free_leaves", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
+        this.setMeta("member_count", "0");
       });
     });
   }
@@ -234,6 +237,7 @@ export class KeyGraph extends GraphObject {
 
   private async applyEpoch(join: { id: string; region: string | null }[], leave: string[], requestId: string, refreshRoot = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
+    const membersBefore = this.memberCount();
     const program = this.meta("program")!;
     const degree = Number(this.meta("degree"));
     const oldHeight = Number(this.meta("height"));
@@ -310,6 +314,7 @@ export class KeyGraph extends GraphObject {
       });
       this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
       if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
+      this.setMeta("member_count", String(membersBefore + join.length - leave.length));
       this.setMeta("epoch", String(epoch));
       this.setMeta("ic", "0"); // a new group key starts its invocation counter over
       this.setMeta("height", String(height));
