@@ -45,6 +45,14 @@ const SECTIONS: Section[] = [sessionsSection, rekeySection];
 /** Issue 6 items the harness does not measure yet (none today; the page lists any here). */
 const PENDING: Pending[] = [];
 
+/** Member layouts for the cover-against-tree comparison: a whole region, half of it, and members scattered thinly. */
+const COVER_DENSITIES: Profile["rekey"]["cover"]["densities"] = [
+  { label: "all", fraction: 1, layout: "contiguous" },
+  { label: "half", fraction: 0.5, layout: "contiguous" },
+  { label: "10pct-random", fraction: 0.1, layout: "random" },
+  { label: "1pct-random", fraction: 0.01, layout: "random" },
+];
+
 const PROFILES: Record<Profile["name"], Profile> = {
   smoke: {
     name: "smoke",
@@ -72,29 +80,24 @@ const PROFILES: Record<Profile["name"], Profile> = {
       flatSizes: [200],
       memberSamples: 3,
       mls: { cases: [{ n: 8, tree: "blank" }, { n: 8, tree: "filled" }], samples: 1, budgetSeconds: 60 },
-      cover: { n: 256, leaves: 2, densities: [
-          { label: "all", fraction: 1, layout: "contiguous" },
-          { label: "half", fraction: 0.5, layout: "contiguous" },
-          { label: "10pct-random", fraction: 0.1, layout: "random" },
-          { label: "1pct-random", fraction: 0.01, layout: "random" },
-        ] },
+      cover: { n: 256, leaves: 2, densities: COVER_DENSITIES },
     },
   },
   quick: {
     name: "quick",
     runs: 3,
-    concurrency: [1, 4, 16, 64],
-    warmupMs: 800,
-    windowMs: 2000,
-    idleWindowMs: 1500,
-    globalWarmupMs: 3000,
+    concurrency: [1, 16, 64],
+    warmupMs: 500,
+    windowMs: 1500,
+    idleWindowMs: 1000,
+    globalWarmupMs: 2000,
     poolSize: 600,
     probes: 2,
     probeIntervalMs: 25,
-    limitTargetMs: 200,
+    limitTargetMs: 150,
     limitMeters: 2000,
     meterCost: { handshakes: 20, warmup: 5 },
-    health: { concurrency: 16, windowMs: 1500 },
+    health: { concurrency: 16, windowMs: 1000 },
     pin: true,
     // Kept small: the sessions section already takes most of the two minutes. Degrees 2 and 8,
     // n = 10^5 and 10^6, flat at 10^4 and larger MLS groups are the full run's.
@@ -108,12 +111,7 @@ const PROFILES: Record<Profile["name"], Profile> = {
       flatSizes: [1000],
       memberSamples: 10,
       mls: { cases: [{ n: 1000, tree: "blank" }, { n: 16, tree: "filled" }], samples: 1, budgetSeconds: 45 },
-      cover: { n: 4096, leaves: 3, densities: [
-          { label: "all", fraction: 1, layout: "contiguous" },
-          { label: "half", fraction: 0.5, layout: "contiguous" },
-          { label: "10pct-random", fraction: 0.1, layout: "random" },
-          { label: "1pct-random", fraction: 0.01, layout: "random" },
-        ] },
+      cover: { n: 2048, leaves: 3, densities: COVER_DENSITIES },
     },
   },
   full: {
@@ -155,12 +153,7 @@ const PROFILES: Record<Profile["name"], Profile> = {
       cover: {
         n: 65_536,
         leaves: 5,
-        densities: [
-          { label: "all", fraction: 1, layout: "contiguous" },
-          { label: "half", fraction: 0.5, layout: "contiguous" },
-          { label: "10pct-random", fraction: 0.1, layout: "random" },
-          { label: "1pct-random", fraction: 0.01, layout: "random" },
-        ],
+        densities: COVER_DENSITIES,
       },
     },
   },
@@ -267,17 +260,10 @@ const started: { servers: Server[]; pids: Set<number>; loadgen?: ChildProcess; s
  * the directory is switched for the duration of the start (servers start one at a time).
  */
 async function startServer(name: string, dir: string): Promise<Server> {
-  const previous = process.cwd();
-  process.chdir(dir);
-  let dev;
-  try {
-    // The edge rate limits (docs/protocol.md §6.1) are a policy, not a cost: every simulated
-    // meter comes from 127.0.0.1 and the latency probes ask faster than a meter may, so the
-    // bench measures gridkey with both off.
-    dev = await startDevServer(BENCH_VARS);
-  } finally {
-    process.chdir(previous);
-  }
+  // The edge rate limits (docs/protocol.md §6.1) are a policy, not a cost: every simulated
+  // meter comes from 127.0.0.1 and the latency probes ask faster than a meter may, so the
+  // bench measures gridkey with both off.
+  const dev = await startDevServer(BENCH_VARS, dir);
   const port = Number(new URL(dev.url).port);
   const server: Server = {
     name,

@@ -11,21 +11,25 @@ import { join } from "node:path";
 /** `state`: the persisted D1 and Durable Object state (tests that tamper with storage use it). */
 export type DevServer = { url: string; token: string; state: string; restart(): Promise<void>; stop(): Promise<void> };
 
-/** `vars`: worker vars to set on top of wrangler.toml's (e.g. the edge rate limits). */
-export async function startDevServer(vars: Record<string, string> = {}): Promise<DevServer> {
+/**
+ * `vars`: worker vars to set on top of wrangler.toml's (e.g. the edge rate limits).
+ * `cwd`: the folder whose wrangler.toml to run (the bench's limit worker has its own).
+ */
+export async function startDevServer(vars: Record<string, string> = {}, cwd = process.cwd()): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), "gridkey-e2e-"));
   const token = `gk_${randomBytes(32).toString("base64url")}`;
   const envFile = join(dir, ".env");
   writeFileSync(envFile, `MASTER_KEYS=1:${randomBytes(32).toString("hex")}\nMASTER_KEY_CURRENT=1\nBOOTSTRAP_TOKEN=${token}\n${extraVars(vars)}`, { mode: 0o600 });
   const state = join(dir, "state");
   const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
-  const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { env, stdio: "pipe" });
+  const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd, env, stdio: "pipe" });
   if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const launch = async () => {
     child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--env-file", envFile, "--show-interactive-dev-session=false", "--inspector-port", String(await freePort())], {
+      cwd,
       env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
