@@ -6,7 +6,7 @@ import { hmacSha256, randomBytes, utf8, wrap } from "./crypto";
 import { type Custody, custodyFor } from "./custody";
 import { database } from "./db";
 import { GridkeyError } from "./errors";
-import type { EpochResult, GraphStatus, MemberUpdate } from "./key-graph";
+import type { EpochResult, GraphStatus, MemberJoin, MemberUpdate } from "./key-graph";
 import { memberView, onRegionPath, packEntries, unpackEntries } from "./member-view";
 import { openMeterKek, publishBundle, regionGraphName, sealDrCommand, signForMeters } from "./rekey-bundles";
 import { REGION_TREE_DEGREE } from "./region-tree";
@@ -14,8 +14,6 @@ import { GraphObject } from "./graph-object";
 import { type RpcResult, rpcValue } from "./rpc";
 
 const BUNDLES_KEPT = 16;
-
-export type CoverJoin = { id: string; region: string };
 
 /**
  * A cover-keyed DR program (DESIGN.md §4, docs/groups.md §7): no tree of its own. Its key is
@@ -54,43 +52,6 @@ export class CoverGraph extends GraphObject {
         });
       }
       return this.statusNow();
-    });
-  }
-
-  async status(): Promise<RpcResult<GraphStatus>> {
-    return this.serial(async () => this.statusNow());
-  }
-
-  async change(join: CoverJoin[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
-    return this.serial(async () => {
-      this.checkChange(join.map((j) => j.id), leave);
-      if (join.length + leave.length === 0) return { status: this.statusNow() };
-      if (batched) {
-        const now = Date.now();
-        this.ctx.storage.transactionSync(() => {
-          for (const j of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'join', ?, ?)", j.id, j.region, now);
-          for (const m of leave) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'leave', '', ?)", m, now);
-        });
-        return { status: this.statusNow() };
-      }
-      // Idempotent, as KeyGraph.change: what a failed earlier attempt already applied is dropped.
-      const j = join.filter((m) => !this.isMember(m.id));
-      const l = leave.filter((m) => this.isMember(m));
-      if (j.length + l.length === 0) return { status: this.statusNow() };
-      const epoch = await this.applyEpoch(j, l, requestId);
-      return { status: this.statusNow(), epoch };
-    });
-  }
-
-  async flush(requestId: string): Promise<RpcResult<EpochResult | undefined>> {
-    return this.serial(async () => {
-      const rows = this.sql.exec<{ meter_id: string; op: string; region: string }>("SELECT meter_id, op, region FROM pending").toArray();
-      if (rows.length === 0) return undefined;
-      const join = rows.filter((r) => r.op === "join" && !this.isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
-      const leave = rows.filter((r) => r.op === "leave" && this.isMember(r.meter_id)).map((r) => r.meter_id);
-      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
-      if (!result) this.sql.exec("DELETE FROM pending");
-      return result;
     });
   }
 
@@ -144,7 +105,7 @@ export class CoverGraph extends GraphObject {
     });
   }
 
-  private async applyEpoch(join: CoverJoin[], leave: string[], requestId: string, rotate = false, clearPending = false): Promise<EpochResult> {
+  protected async applyEpoch(join: MemberJoin[], leave: string[], requestId: string, rotate = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const membersBefore = this.memberCount();
     const program = this.meta("program")!;
@@ -203,7 +164,7 @@ export class CoverGraph extends GraphObject {
   }
 
   /** One region tree at a time: each wraps the key under the cover of the members it holds. */
-  private async coverWraps(members: CoverJoin[], key: Uint8Array, version: number, requestId: string): Promise<CoverEntry[]> {
+  private async coverWraps(members: MemberJoin[], key: Uint8Array, version: number, requestId: string): Promise<CoverEntry[]> {
     const byRegion = new Map<string, string[]>();
     for (const m of members) byRegion.set(m.region, [...(byRegion.get(m.region) ?? []), m.id]);
     const out: CoverEntry[] = [];
@@ -225,13 +186,6 @@ export class CoverGraph extends GraphObject {
     return signForMeters(this.env, custody, body, requestId);
   }
 
-  private checkChange(join: string[], leave: string[]): void {
-    if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
-    if (join.some((m) => leave.includes(m)) || new Set(join).size !== join.length || new Set(leave).size !== leave.length) {
-      throw new GridkeyError("bad_parameter", "a meter appears twice in one change");
-    }
-  }
-
   private storedKey(): { version: number; mk: number; sealed: string } | undefined {
     return this.sql.exec<{ version: number; mk: number; sealed: string }>("SELECT version, mk, sealed FROM program_key").toArray()[0];
   }
@@ -242,7 +196,7 @@ export class CoverGraph extends GraphObject {
     return { version: row.version, key: await custody.open(row.mk, row.sealed, keyAad(this.meta("program")!, row.version)) };
   }
 
-  private statusNow(): GraphStatus {
+  protected statusNow(): GraphStatus {
     return this.statusOf(REGION_TREE_DEGREE, 0);
   }
 }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { custodyFor } from "./custody";
-import type { EpochRecord, EpochResult, GraphStatus } from "./key-graph";
+import { GridkeyError } from "./errors";
+import type { EpochRecord, EpochResult, GraphStatus, MemberJoin } from "./key-graph";
 import { type RpcResult, rpcResult } from "./rpc";
 
 /** Epochs whose summary (time, wraps, size) is kept for the operator's rekey timeline. */
@@ -8,7 +9,9 @@ export const EPOCHS_KEPT = 1000;
 
 /**
  * What both kinds of key graph Durable Object share (key-graph.ts, cover-graph.ts): a `meta`
- * table of settings, a `members` and a `pending` table, and operations run one at a time.
+ * table of settings, a `members` and a `pending` table, membership changes applied at once
+ * or queued for a batch, and operations run one at a time. Each kind says how it applies an
+ * epoch (`applyEpoch`) and reports its shape (`statusNow`).
  */
 export abstract class GraphObject extends DurableObject<Env> {
   protected readonly sql = this.ctx.storage.sql;
@@ -19,6 +22,54 @@ export abstract class GraphObject extends DurableObject<Env> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, at INTEGER NOT NULL, joined INTEGER NOT NULL, left_count INTEGER NOT NULL, wraps INTEGER NOT NULL, forwards INTEGER NOT NULL, bundle_bytes INTEGER NOT NULL)",
     );
+  }
+
+  /**
+   * Applies joins and leaves (already checked: joins are not members, leaves are) as one
+   * epoch in one transaction; `clearPending` empties the batch queue in that transaction.
+   */
+  protected abstract applyEpoch(join: MemberJoin[], leave: string[], requestId: string, refresh: boolean, clearPending: boolean): Promise<EpochResult>;
+  protected abstract statusNow(): GraphStatus;
+
+  async status(): Promise<RpcResult<GraphStatus>> {
+    return this.serial(async () => this.statusNow());
+  }
+
+  /** Membership changes (each joiner with its region): applied as one epoch now, or queued for the next flush. */
+  async change(join: MemberJoin[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
+    return this.serial(async () => {
+      this.checkChange(join.map((j) => j.id), leave);
+      if (join.length + leave.length === 0) return { status: this.statusNow() };
+      if (batched) {
+        const now = Date.now();
+        this.ctx.storage.transactionSync(() => {
+          for (const j of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'join', ?, ?)", j.id, j.region, now);
+          for (const m of leave) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'leave', '', ?)", m, now);
+        });
+        return { status: this.statusNow() };
+      }
+      // Idempotent, so that a retry after a failure converges (functions/programs.ts): a join
+      // of a member or a leave of a non-member was already applied, and is dropped.
+      const j = join.filter((m) => !this.isMember(m.id));
+      const l = leave.filter((m) => this.isMember(m));
+      if (j.length + l.length === 0) return { status: this.statusNow() };
+      const epoch = await this.applyEpoch(j, l, requestId, false, false);
+      return { status: this.statusNow(), epoch };
+    });
+  }
+
+  /** Applies every queued change as one epoch (one bundle), if any. */
+  async flush(requestId: string): Promise<RpcResult<EpochResult | undefined>> {
+    return this.serial(async () => {
+      const rows = this.sql.exec<{ meter_id: string; op: string; region: string }>("SELECT meter_id, op, region FROM pending").toArray();
+      if (rows.length === 0) return undefined;
+      // A join then leave of a non-member (or the reverse) within one window cancels out.
+      const join = rows.filter((r) => r.op === "join" && !this.isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
+      const leave = rows.filter((r) => r.op === "leave" && this.isMember(r.meter_id)).map((r) => r.meter_id);
+      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
+      if (!result) this.sql.exec("DELETE FROM pending");
+      return result;
+    });
   }
 
   /** The most recent epochs, oldest first (at most `limit`, and never more than EPOCHS_KEPT). */
@@ -78,6 +129,13 @@ export abstract class GraphObject extends DurableObject<Env> {
       });
       return resealed.length;
     });
+  }
+
+  private checkChange(join: string[], leave: string[]): void {
+    if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
+    if (join.some((m) => leave.includes(m)) || new Set(join).size !== join.length || new Set(leave).size !== leave.length) {
+      throw new GridkeyError("bad_parameter", "a meter appears twice in one change");
+    }
   }
 
   protected isMember(meterId: string): boolean {

@@ -89,33 +89,6 @@ export class KeyGraph extends GraphObject {
     });
   }
 
-  async status(): Promise<RpcResult<GraphStatus>> {
-    return this.serial(async () => this.statusNow());
-  }
-
-  /** Membership changes (each joiner with its region): applied as one epoch now, or queued for the next flush. */
-  async change(join: MemberJoin[], leave: string[], batched: boolean, requestId: string): Promise<RpcResult<{ status: GraphStatus; epoch?: EpochResult }>> {
-    return this.serial(async () => {
-      this.checkChange(join.map((j) => j.id), leave);
-      if (join.length + leave.length === 0) return { status: this.statusNow() };
-      if (batched) {
-        const now = Date.now();
-        this.ctx.storage.transactionSync(() => {
-          for (const j of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, at, region) VALUES (?, 'join', ?, ?)", j.id, now, j.region);
-          for (const m of leave) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, at) VALUES (?, 'leave', ?)", m, now);
-        });
-        return { status: this.statusNow() };
-      }
-      // Idempotent, so that a retry after a failure converges (functions/programs.ts): a join
-      // of a member or a leave of a non-member was already applied, and is dropped.
-      const j = join.filter((m) => !this.isMember(m.id));
-      const l = leave.filter((m) => this.isMember(m));
-      if (j.length + l.length === 0) return { status: this.statusNow() };
-      const epoch = await this.applyEpoch(j, l, requestId);
-      return { status: this.statusNow(), epoch };
-    });
-  }
-
   /**
    * A region tree's membership follows the registry (functions/region-tree.ts): joins of
    * members and leaves of non-members are dropped, so a retry never doubles anything.
@@ -129,21 +102,6 @@ export class KeyGraph extends GraphObject {
       const j = [...new Set(join)].filter((m) => !isMember(m));
       const l = [...new Set(leave)].filter((m) => isMember(m) && !j.includes(m));
       return j.length + l.length > 0 ? this.applyEpoch(this.inOwnRegion(j), l, requestId) : undefined;
-    });
-  }
-
-  /** Applies every queued change as one epoch (one bundle), if any. */
-  async flush(requestId: string): Promise<RpcResult<EpochResult | undefined>> {
-    return this.serial(async () => {
-      const rows = this.sql.exec<{ meter_id: string; op: string; region: string | null }>("SELECT meter_id, op, region FROM pending").toArray();
-      if (rows.length === 0) return undefined;
-      const isMember = (m: string) => this.isMember(m);
-      // A join then leave of a non-member (or the reverse) within one window cancels out.
-      const join = rows.filter((r) => r.op === "join" && !isMember(r.meter_id)).map((r) => ({ id: r.meter_id, region: r.region }));
-      const leave = rows.filter((r) => r.op === "leave" && isMember(r.meter_id)).map((r) => r.meter_id);
-      const result = join.length + leave.length > 0 ? await this.applyEpoch(join, leave, requestId, false, true) : undefined;
-      if (!result) this.sql.exec("DELETE FROM pending");
-      return result;
     });
   }
 
@@ -235,7 +193,7 @@ export class KeyGraph extends GraphObject {
     });
   }
 
-  private async applyEpoch(join: { id: string; region: string | null }[], leave: string[], requestId: string, refreshRoot = false, clearPending = false): Promise<EpochResult> {
+  protected async applyEpoch(join: { id: string; region: string | null }[], leave: string[], requestId: string, refreshRoot = false, clearPending = false): Promise<EpochResult> {
     const custody = await custodyFor(this.env);
     const membersBefore = this.memberCount();
     const program = this.meta("program")!;
@@ -359,14 +317,6 @@ export class KeyGraph extends GraphObject {
     });
   }
 
-  private checkChange(join: string[], leave: string[]): void {
-    if (!this.meta("program")) throw new GridkeyError("invalid_state", "the key graph is not initialised");
-    const both = join.filter((m) => leave.includes(m));
-    if (both.length > 0 || new Set(join).size !== join.length || new Set(leave).size !== leave.length) {
-      throw new GridkeyError("bad_parameter", "a meter appears twice in one change");
-    }
-  }
-
   private leafOf(meterId: string): number {
     const row = this.sql.exec<{ leaf: number }>("SELECT leaf FROM members WHERE meter_id = ?", meterId).toArray()[0];
     if (!row) throw new GridkeyError("not_a_member", `meter ${meterId} is not a member`);
@@ -442,7 +392,7 @@ export class KeyGraph extends GraphObject {
     return database(this.env.DB);
   }
 
-  private statusNow(): GraphStatus {
+  protected statusNow(): GraphStatus {
     return this.statusOf(Number(this.meta("degree") ?? 0), Number(this.meta("height") ?? 0));
   }
 }

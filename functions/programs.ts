@@ -1,6 +1,5 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { meters, programMembers, programs, type RekeyMode } from "../schema";
-import type { CoverJoin } from "./cover-graph";
 import { type Keying, signForMeters } from "./rekey-bundles";
 import { custodyFor } from "./custody";
 import { encodeCommandPayload } from "../wire/rekey";
@@ -21,43 +20,24 @@ type GraphRef = Pick<ProgramRow, "id" | "keying" | "degree">;
 
 /**
  * The program's key graph, whichever way it is keyed: a tree of its own (KeyGraph) or a cover
- * over its members' region trees (CoverGraph). Joins name the meter's region: where its
- * bundles must go, and for a cover, which region tree covers it.
+ * over its members' region trees (CoverGraph). Both share GraphObject's membership, batch and
+ * history calls; joins name the meter's region: where its bundles must go, and for a cover,
+ * which region tree covers it.
  */
 function graph(env: Env, p: GraphRef) {
-  if (p.keying === "cover") {
-    const g = env.COVER_GRAPH.get(env.COVER_GRAPH.idFromName(p.id));
-    return {
-      init: () => g.init(p.id),
-      status: () => g.status(),
-      change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join, leave, batched, requestId),
-      holding: (meterIds: string[]) => g.holding(meterIds),
-      flush: (requestId: string) => g.flush(requestId),
-      sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
-      rotate: (requestId: string) => g.rotate(requestId),
-      destroy: () => g.destroy(),
-      history: (limit: number) => g.history(limit),
-    };
-  }
-  const g = env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(p.id));
-  return {
-    init: () => g.init(p.id, p.degree),
-    status: () => g.status(),
-    change: (join: CoverJoin[], leave: string[], batched: boolean, requestId: string) => g.change(join, leave, batched, requestId),
-    holding: (meterIds: string[]) => g.holding(meterIds),
-    flush: (requestId: string) => g.flush(requestId),
-    sealCommand: (command: Uint8Array, budget: number) => g.sealCommand(command, budget),
-    rotate: (requestId: string) => g.rotate(requestId),
-    destroy: () => g.destroy(),
-    history: (limit: number) => g.history(limit),
-  };
+  return p.keying === "cover" ? env.COVER_GRAPH.get(env.COVER_GRAPH.idFromName(p.id)) : env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(p.id));
+}
+
+/** A new program's graph: a tree is made with its degree, a cover keeps the region trees'. */
+function initGraph(env: Env, p: GraphRef): Promise<RpcResult<GraphStatus>> {
+  return p.keying === "cover" ? env.COVER_GRAPH.get(env.COVER_GRAPH.idFromName(p.id)).init(p.id) : env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(p.id)).init(p.id, p.degree);
 }
 
 export async function createProgram(db: Db, env: Env, ctx: AuditContext, spec: { name: string; degree: number; rekeyMode: RekeyMode; keying: Keying }): Promise<{ row: ProgramRow; status: GraphStatus }> {
   // A cover-keyed program has no tree of its own: it uses its members' region trees.
   const row: ProgramRow = { id: `prg_${toHex(randomBytes(8))}`, ...spec, degree: spec.keying === "cover" ? REGION_TREE_DEGREE : spec.degree, state: "active", createdAt: ctx.now ?? Date.now(), createdBy: ctx.actor.id };
   await commitAudited(db, ctx, { action: "program.create", targetType: "program", targetId: row.id, details: spec }, [db.insert(programs).values(row)]);
-  return { row, status: await rpcValue(graph(env, row).init()) };
+  return { row, status: await rpcValue(initGraph(env, row)) };
 }
 
 export async function getProgram(db: Db, id: string): Promise<ProgramRow> {

@@ -18,7 +18,8 @@ import { webCryptoSessionAead } from "../../functions/session-aead";
 import { sealRequest } from "../../wire/session-record";
 import { createProgram, members } from "../helpers/groups";
 import { post, TestMeter } from "../helpers/test-meter";
-import { budgetMs, bytes, cborSequence, cborValue, check, concat, mutationOf, params } from "./fuzz";
+import { concatBytes } from "../../wire/axdr";
+import { budgetMs, bytes, cborSequence, cborValue, check, mutationOf, params } from "./fuzz";
 
 const HTTP = 40; // CI cases per HTTP property
 const EDHOC_TYPE = "application/cid-edhoc+cbor-seq";
@@ -102,7 +103,7 @@ describe("fuzz: /.well-known/edhoc", () => {
       bytes(300),
       cborSequence,
       mutationOf(message1Request(message1)),
-      fc.tuple(fc.oneof(fc.constant(Uint8Array.of(0xf5)), cborValue.map((v) => encode(v))), bytes(80)).map(([prefix, rest]) => concat(prefix, rest)),
+      fc.tuple(fc.oneof(fc.constant(Uint8Array.of(0xf5)), cborValue.map((v) => encode(v))), bytes(80)).map(([prefix, rest]) => concatBytes(prefix, rest)),
     );
     const before = await storedState(region);
     await check(
@@ -125,7 +126,7 @@ describe("fuzz: /.well-known/edhoc", () => {
         const m2 = await initiator.processMessage2(body);
         const m3 = await initiator.message3();
         const record = withRecord ? Uint8Array.of(0x01, 0x43, 1, 2, 3) : new Uint8Array(0);
-        const real = continueRequest(m2.connectionIdResponder, concat(m3, record));
+        const real = continueRequest(m2.connectionIdResponder, concatBytes(m3, record));
         const [input] = fc.sample(mutationOf(real), { numRuns: 1, seed });
         const before = await storedState(region);
         const res = await edhoc(region, input!);

@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { expect } from "vitest";
 import { CborMap, encode, type CborValue } from "../../edhoc/cbor";
+import { concatBytes } from "../../wire/axdr";
 
 /** Cases per property: FUZZ_RUNS when set, else the file's CI default. */
 export function runs(ciDefault: number): number {
@@ -106,17 +107,7 @@ export const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ value: CborValue }
 export const cborBytes: fc.Arbitrary<Uint8Array> = cborValue.map((v) => encode(v));
 
 /** A CBOR sequence of 0-6 random items. */
-export const cborSequence: fc.Arbitrary<Uint8Array> = fc.array(cborValue, { maxLength: 6 }).map((vs) => concat(...vs.map((v) => encode(v))));
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export const cborSequence: fc.Arbitrary<Uint8Array> = fc.array(cborValue, { maxLength: 6 }).map((vs) => concatBytes(...vs.map((v) => encode(v))));
 
 /**
  * Mutations of a valid input: bit flips, byte overwrites, truncation, extension, insertion,
@@ -138,16 +129,16 @@ export function mutationOf(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
     }),
     fc.nat(n).map((k) => valid.slice(0, k)),
     fc.nat(n).map((k) => valid.slice(k)),
-    bytes(64).map((tail) => concat(valid, tail)),
-    fc.tuple(pos, bytes(16)).map(([i, ins]) => concat(valid.subarray(0, i), ins, valid.subarray(i))),
-    fc.tuple(pos, fc.integer({ min: 1, max: 16 })).map(([i, k]) => concat(valid.subarray(0, i), valid.subarray(i + k))),
+    bytes(64).map((tail) => concatBytes(valid, tail)),
+    fc.tuple(pos, bytes(16)).map(([i, ins]) => concatBytes(valid.subarray(0, i), ins, valid.subarray(i))),
+    fc.tuple(pos, fc.integer({ min: 1, max: 16 })).map(([i, k]) => concatBytes(valid.subarray(0, i), valid.subarray(i + k))),
     fc.tuple(pos, pos).map(([a, b]) => {
       const [i, j] = a <= b ? [a, b] : [b, a];
-      return concat(valid.subarray(0, j), valid.subarray(i, j), valid.subarray(j));
+      return concatBytes(valid.subarray(0, j), valid.subarray(i, j), valid.subarray(j));
     }),
     fc.tuple(pos, pos, pos).map((cuts) => {
       const [i, j, k] = [...cuts].sort((x, y) => x - y) as [number, number, number];
-      return concat(valid.subarray(0, i), valid.subarray(j, k), valid.subarray(i, j), valid.subarray(k));
+      return concatBytes(valid.subarray(0, i), valid.subarray(j, k), valid.subarray(i, j), valid.subarray(k));
     }),
   );
 }
