@@ -5,7 +5,7 @@ import { toHex } from "../functions/crypto";
 import { custodyFor } from "../functions/custody";
 import { database } from "../functions/db";
 import { GridkeyError, toGridkeyError } from "../functions/errors";
-import { auditEdgeRefusal } from "../functions/edge-refusals";
+import { auditMalformedRequest } from "../functions/edge-refusals";
 import { rpcValue } from "../functions/rpc";
 import type { Context } from "hono";
 import { EDHOC_REQUEST_MEDIA_TYPE } from "../edhoc/transport";
@@ -49,7 +49,7 @@ edge.openapi(sessionRoute, async (c) => {
   return reply(await concentrator(c.env, region).session(region, body, c.get("requestId"), clientAddress(c)));
 });
 
-/** The region and the body, or a refusal that is audited before it leaves. */
+/** The region and the body, or a refusal that is audited (sampled per address) before it leaves. */
 async function admitted(c: Context<AppEnv>, mediaType: string, limit: number): Promise<{ region: string; body: Uint8Array }> {
   const raw = c.req.query("region");
   try {
@@ -57,7 +57,7 @@ async function admitted(c: Context<AppEnv>, mediaType: string, limit: number): P
     return { region, body: await binaryBody(c.req.raw, mediaType, limit) };
   } catch (err) {
     const region = raw && REGION.test(raw) ? raw : "(none)";
-    await auditEdgeRefusal(database(c.env.DB), c.get("requestId"), region, toGridkeyError(err).code);
+    await auditMalformedRequest(database(c.env.DB), c.get("requestId"), region, toGridkeyError(err).code, clientAddress(c));
     throw err;
   }
 }
