@@ -74,15 +74,19 @@ export abstract class GraphObject extends DurableObject<Env> {
 
   /** The most recent epochs, oldest first (at most `limit`, and never more than EPOCHS_KEPT). */
   async history(limit: number): Promise<RpcResult<EpochRecord[]>> {
-    return this.serial(async () =>
-      this.sql
-        .exec<{ epoch: number; at: number; joined: number; left_count: number; wraps: number; forwards: number; bundle_bytes: number }>(
-          "SELECT * FROM (SELECT * FROM epochs ORDER BY epoch DESC LIMIT ?) ORDER BY epoch",
-          limit,
-        )
-        .toArray()
-        .map((r) => ({ epoch: r.epoch, at: r.at, joined: r.joined, left: r.left_count, wraps: r.wraps, forwards: r.forwards, bundleBytes: r.bundle_bytes })),
-    );
+    return this.serial(async () => this.epochRecords("SELECT * FROM (SELECT * FROM epochs ORDER BY epoch DESC LIMIT ?) ORDER BY epoch", limit));
+  }
+
+  /** The kept epochs after `epoch`, oldest first. */
+  protected epochsAfter(epoch: number): EpochRecord[] {
+    return this.epochRecords("SELECT * FROM epochs WHERE epoch > ? ORDER BY epoch", epoch);
+  }
+
+  private epochRecords(query: string, ...params: SqlStorageValue[]): EpochRecord[] {
+    return this.sql
+      .exec<{ epoch: number; at: number; joined: number; left_count: number; wraps: number; forwards: number; bundle_bytes: number }>(query, ...params)
+      .toArray()
+      .map((r) => ({ epoch: r.epoch, at: r.at, joined: r.joined, left: r.left_count, wraps: r.wraps, forwards: r.forwards, bundleBytes: r.bundle_bytes }));
   }
 
   /**

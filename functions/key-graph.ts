@@ -92,16 +92,33 @@ export class KeyGraph extends GraphObject {
   /**
    * A region tree's membership follows the registry (functions/region-tree.ts): joins of
    * members and leaves of non-members are dropped, so a retry never doubles anything.
-   * Creates the graph on first use.
+   * Creates the graph on first use. Answers every epoch not yet confirmed audited
+   * (`confirmAudited`), this one included: the epoch lives here and its audit record in D1,
+   * so an epoch whose record failed is handed out again by the region's next change.
    */
-  async adjust(name: string, degree: number, join: string[], leave: string[], requestId: string): Promise<RpcResult<EpochResult | undefined>> {
+  async adjust(name: string, degree: number, join: string[], leave: string[], requestId: string): Promise<RpcResult<{ applied?: number; unaudited: EpochRecord[] }>> {
     return this.serial(async () => {
       if (!this.meta("program")) this.initialise(name, degree);
       if (this.meta("program") !== name) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
+      // A tree from before the outbox: its earlier epochs were audited when they happened.
+      if (this.meta("audited_epoch") === undefined) this.setMeta("audited_epoch", this.meta("epoch") ?? "0");
       const isMember = (m: string) => this.isMember(m);
       const j = [...new Set(join)].filter((m) => !isMember(m));
       const l = [...new Set(leave)].filter((m) => isMember(m) && !j.includes(m));
-      return j.length + l.length > 0 ? this.applyEpoch(this.inOwnRegion(j), l, requestId) : undefined;
+      const applied = j.length + l.length > 0 ? (await this.applyEpoch(this.inOwnRegion(j), l, requestId)).epoch : undefined;
+      return { applied, unaudited: this.epochsAfter(Number(this.meta("audited_epoch"))) };
+    });
+  }
+
+  /** The epochs not yet confirmed audited (a region tree's outbox, as `adjust` answers it). */
+  async unaudited(): Promise<RpcResult<EpochRecord[]>> {
+    return this.serial(async () => this.epochsAfter(Number(this.meta("audited_epoch") ?? this.meta("epoch") ?? 0)));
+  }
+
+  /** The caller has audited every epoch up to `epoch` (region trees: region-tree.ts). */
+  async confirmAudited(epoch: number): Promise<RpcResult<void>> {
+    return this.serial(async () => {
+      if (epoch > Number(this.meta("audited_epoch") ?? 0)) this.setMeta("audited_epoch", String(epoch));
     });
   }
 

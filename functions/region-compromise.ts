@@ -7,7 +7,7 @@ import type { Db } from "./db";
 import { sealNextVersion } from "./key-store";
 import { GridkeyError } from "./errors";
 import { rotateProgramKey } from "./programs";
-import { regionTree } from "./region-tree";
+import { rotateRegionTree } from "./region-tree";
 
 /**
  * A concentrator or region presumed compromised, handled in one call (DESIGN.md §5): its
@@ -33,7 +33,7 @@ export async function compromiseRegion(db: Db, env: Env, custody: Custody, ctx: 
     sql`SELECT DISTINCT pm.program_id AS program_id FROM program_members pm JOIN meters m ON m.id = pm.meter_id JOIN programs p ON p.id = pm.program_id WHERE m.region = ${region} AND p.state = 'active'`,
   );
   for (const { program_id } of rows) await rotateProgramKey(db, env, ctx, program_id, `region ${region} compromised`);
-  const tree = await regionTree(env, region).rotate(ctx.requestId);
+  const tree = await rotateRegionTree(db, env, ctx, region);
   if (tree.ok) replaced.push(`region:${region}`);
   else if (tree.code !== "invalid_state") throw new GridkeyError(tree.code, tree.message); // invalid_state: the region has no tree yet
   const report = { sessionsDropped: sessions, keysReplaced: replaced, programsRekeyed: rows.map((r) => r.program_id) };

@@ -153,6 +153,34 @@ describe("a region tree that fails during enrollment", () => {
   });
 });
 
+describe("a region tree epoch whose audit record fails", () => {
+  it("is recorded by the region's next change, marked late: an epoch is never left unaudited", async () => {
+    const region = "fault-tree-audit";
+    const first = await enrolledClient(region);
+    await env.DB.prepare("CREATE TRIGGER tree_audit_down BEFORE INSERT ON audit_log WHEN NEW.action = 'region.tree.rekey' BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END").run();
+    let second: Meter;
+    try {
+      second = await enrolledClient(region); // the enrollment stands; its tree epoch happens, its record fails
+    } finally {
+      await env.DB.prepare("DROP TRIGGER tree_audit_down").run();
+    }
+    expect(await graphMembers(regionTree(env, region))).toEqual([first.id, second.id].sort());
+    expect(await audited("region.tree.rekey", region)).toBe(1);
+
+    const third = await enrolledClient(region);
+    const records = (await env.DB.prepare("SELECT details FROM audit_log WHERE action = 'region.tree.rekey' AND target_id = ? ORDER BY seq").bind(region).all<{ details: string }>()).results.map(
+      (r) => JSON.parse(r.details) as { epoch: number; joined: number; late?: boolean },
+    );
+    expect(records.map((r) => [r.epoch, r.joined, r.late ?? false])).toEqual([
+      [1, 1, false],
+      [2, 1, true],
+      [3, 1, false],
+    ]);
+    const got = await third.client.rekey(`region:${region}`);
+    expect(got.epoch).toBe(3);
+  });
+});
+
 describe("a registry write that fails", () => {
   it("changes neither the registry nor the key graph, leaves no audit record, and says so", async () => {
     const program = await createProgram(2);
