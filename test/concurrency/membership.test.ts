@@ -1,10 +1,9 @@
 import { createScheduledController, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { toHex } from "../../functions/crypto";
 import worker from "../../workers/index";
 import { call } from "../helpers/http";
-import { bundles, closure, createProgram, graphOf, groupKeyOf, members } from "../helpers/groups";
+import { bundles, closure, createProgram, expectAllDerive, graphOf, groupKeyOf, members } from "../helpers/groups";
 import { enrolledClient } from "../helpers/sdk-meter";
 
 type Meter = Awaited<ReturnType<typeof enrolledClient>>;
@@ -17,14 +16,6 @@ const graphState = (program: string) =>
     members: state.storage.sql.exec<{ meter_id: string }>("SELECT meter_id FROM members ORDER BY meter_id").toArray().map((r) => r.meter_id),
     epochs: state.storage.sql.exec<{ epoch: number; joined: number; left_count: number }>("SELECT epoch, joined, left_count FROM epochs ORDER BY epoch").toArray(),
   }));
-
-async function expectAllDerive(program: string, ms: Meter[]) {
-  const current = (await groupKeyOf(program))!;
-  for (const m of ms) {
-    const got = await m.client.rekey(program); // the SDK checks every signature and proof on the way
-    expect([got.epoch, toHex(got.key)]).toEqual([current.epoch, current.key]);
-  }
-}
 
 describe("many membership changes on one program at once", () => {
   it("end in the state of some serial order: one epoch per call, the registry and graph agree, leavers hold no current key", async () => {

@@ -1,24 +1,15 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { toHex } from "../../functions/crypto";
 import { regionTree } from "../../functions/region-tree";
 import { call } from "../helpers/http";
-import { createProgram, graphOf, groupKeyOf, members } from "../helpers/groups";
+import { createProgram, expectAllDerive, graphOf, members } from "../helpers/groups";
 import { enrolledClient } from "../helpers/sdk-meter";
 
 type Meter = Awaited<ReturnType<typeof enrolledClient>>;
 const secrets = env as { MASTER_KEYS: string; MASTER_KEY_CURRENT: string };
 const nodeVersions = (stub: ReturnType<typeof graphOf>) =>
   runInDurableObject(stub, async (_i, state) => state.storage.sql.exec<{ mk: number }>("SELECT DISTINCT mk FROM nodes ORDER BY mk").toArray().map((r) => r.mk));
-
-async function expectAllDerive(program: string, ms: Meter[]) {
-  const current = (await groupKeyOf(program))!;
-  for (const m of ms) {
-    const got = await m.client.rekey(program);
-    expect([got.epoch, toHex(got.key)]).toEqual([current.epoch, current.key]);
-  }
-}
 
 describe("a master-key rotation while memberships change", () => {
   it("re-seals the key graphs too, so once it reports done the old version can go and no key is lost", async () => {

@@ -5,7 +5,7 @@ import { toHex } from "../../functions/crypto";
 import { regionTree } from "../../functions/region-tree";
 import { SdkError } from "../../sdk";
 import { call } from "../helpers/http";
-import { bundles, closure, createProgram, graphOf, groupKeyOf, members } from "../helpers/groups";
+import { bundles, closure, createProgram, expectAllDerive, graphOf, groupKeyOf, members } from "../helpers/groups";
 import { enrolledClient } from "../helpers/sdk-meter";
 
 type Meter = Awaited<ReturnType<typeof enrolledClient>>;
@@ -32,14 +32,6 @@ const registered = async (program: string) =>
 const graphMembers = (graph: Stub) =>
   runInDurableObject(graph, async (_i, state) => state.storage.sql.exec<{ meter_id: string }>("SELECT meter_id FROM members ORDER BY meter_id").toArray().map((r) => r.meter_id));
 const rekeyError = (m: Meter, program: string) => m.client.rekey(program).then(() => "derived a key", (e: unknown) => (e as SdkError).code);
-
-async function expectAllDerive(program: string, ms: Meter[]) {
-  const current = (await groupKeyOf(program))!;
-  for (const m of ms) {
-    const got = await m.client.rekey(program);
-    expect([got.epoch, toHex(got.key)]).toEqual([current.epoch, current.key]);
-  }
-}
 
 describe("a key graph that fails after the registry write", () => {
   it("join: the caller is told, the registry and audit say what happened, and repeating the request completes it", async () => {

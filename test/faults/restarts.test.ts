@@ -1,24 +1,15 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { toHex } from "../../functions/crypto";
 import { continueRequest } from "../../edhoc/transport";
 import { call } from "../helpers/http";
-import { createProgram, graphOf, groupKeyOf, members } from "../helpers/groups";
+import { createProgram, expectAllDerive, graphOf, members } from "../helpers/groups";
 import { enrolledClient } from "../helpers/sdk-meter";
 import { post, TestMeter } from "../helpers/test-meter";
 
 type Meter = Awaited<ReturnType<typeof enrolledClient>>;
 const concentrator = (region: string) => env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(region));
 const sessionsOf = (region: string) => runInDurableObject(concentrator(region), async (_i, state) => (await state.storage.list({ prefix: "s:" })).size);
-
-async function expectAllDerive(program: string, ms: Meter[]) {
-  const current = (await groupKeyOf(program))!;
-  for (const m of ms) {
-    const got = await m.client.rekey(program);
-    expect([got.epoch, toHex(got.key)]).toEqual([current.epoch, current.key]);
-  }
-}
 
 describe("a concentrator restarted in the middle of a handshake", () => {
   it("after message_2, refuses the message_3 cleanly (nothing half made), and the meter's next handshake works", async () => {

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../functions/crypto";
 import { call, unique } from "../helpers/http";
-import { coverBundles, coverClosure, coverGraphOf, coverKeyOf, createProgram, groupKeyOf, members } from "../helpers/groups";
+import { coverBundles, coverClosure, coverGraphOf, coverKeyOf, createProgram, expectAllDerive, groupKeyOf, members } from "../helpers/groups";
 import { enrolledClient } from "../helpers/sdk-meter";
 import type { CoverEntry } from "../../wire/cover";
 
@@ -18,14 +18,6 @@ async function regionOf(count: number, prefix = "cv"): Promise<{ region: string;
   const meters: Meter[] = [];
   for (let i = 0; i < count; i++) meters.push(await enrolledClient(region));
   return { region, meters };
-}
-
-async function rekeyAll(meters: Meter[], program: string): Promise<void> {
-  const expected = (await coverKeyOf(program))!;
-  for (const m of meters) {
-    const got = await m.client.rekey(program);
-    expect([got.epoch, toHex(got.key)]).toEqual([expected.epoch, expected.key]);
-  }
 }
 
 describe("region key trees", () => {
@@ -91,14 +83,14 @@ describe("cover-keyed DR programs", () => {
     const program = await createProgram(4, "immediate", "cover");
     await members(program, { add: meters.slice(0, 5).map((m) => m.id) });
     for (const m of meters) await m.client.rekey(`region:${region}`); // each now knows its region leaf
-    await rekeyAll(meters.slice(0, 5), program);
+    await expectAllDerive(program, meters.slice(0, 5), coverKeyOf);
     await members(program, { remove: [meters[1]!.id] });
     const cached = await runInDurableObject(concentrator(region), async (_i, state) => state.storage.get<{ epoch: number; keying: string }>(`b:${program}`));
     expect(cached).toMatchObject({ epoch: 2, keying: "cover" });
     // The graph forgets meter 0, so only the concentrator's cache can still serve it.
     await runInDurableObject(coverGraphOf(program), async (_i, state) => void state.storage.sql.exec("DELETE FROM members WHERE meter_id = ?", meters[0]!.id));
-    await rekeyAll([meters[0]!], program);
-    await rekeyAll(meters.slice(2, 5), program);
+    await expectAllDerive(program, [meters[0]!], coverKeyOf);
+    await expectAllDerive(program, meters.slice(2, 5), coverKeyOf);
     // The departed meter and the outsider are refused, and a DR command sealed now is not theirs to open.
     await expect(meters[1]!.client.rekey(program)).rejects.toMatchObject({ code: "not_a_member" });
     const sealed = await call("POST", `/v1/admin/programs/${program}/commands`, { json: { command: "c001c100" } });

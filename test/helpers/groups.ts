@@ -8,6 +8,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type CoverEntry, coverForwardInfo, decodeCoverEntry } from "../../wire/cover";
 import { decodeEntry, forwardInfo, type RekeyEntry } from "../../wire/rekey";
+import { expect } from "vitest";
 import { call, unique } from "./http";
 
 export const graphOf = (program: string) => env.KEY_GRAPH.get(env.KEY_GRAPH.idFromName(program));
@@ -120,4 +121,17 @@ export function coverClosure(regionKeys: { region: string; level: number; index:
     }
   }
   return new Set([...program.values()].map(toHex));
+}
+
+/**
+ * Every meter in `ms` asks for the program's key through its session (the SDK checks every
+ * signature and proof on the way) and reaches the key the graph holds now (`keyOf`: a tree's
+ * root, or with `coverKeyOf` a cover-keyed program's key).
+ */
+export async function expectAllDerive(program: string, ms: { client: { rekey(program: string): Promise<{ epoch: number; key: Uint8Array }> } }[], keyOf = groupKeyOf): Promise<void> {
+  const current = (await keyOf(program))!;
+  for (const m of ms) {
+    const got = await m.client.rekey(program);
+    expect([got.epoch, toHex(got.key)]).toEqual([current.epoch, current.key]);
+  }
 }
