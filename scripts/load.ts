@@ -11,14 +11,14 @@
  * Exit status: 0 every check passed and no operation failed, 1 otherwise, 2 bad usage or setup.
  */
 import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
-import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { CredentialCache, fetchTrustAnchor, SdkError } from "../sdk/index.js";
 import { type DevServer, startDevServer } from "../test/e2e/wrangler-dev.js";
 import { AdminApi } from "./load/admin.js";
 import { Checks } from "./load/checks.js";
 import { enrollFleet, makeFleet, regionNames } from "./load/fleet.js";
-import { type LoadOptions, loadOptions, UsageError } from "./load/options.js";
+import { type LoadOptions, loadOptions } from "./load/options.js";
+import { adminToken, UsageError } from "./script-args.js";
 import { createPrograms } from "./load/programs.js";
 import { Tally } from "./load/tally.js";
 import { verifyRun } from "./load/verify.js";
@@ -33,18 +33,8 @@ const OWN_SERVER_VARS = { EDGE_RATE_LIMIT_ADDRESS: "off" };
 
 const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-/** With --url: GRIDKEY_TOKEN, else BOOTSTRAP_TOKEN in ./.dev.vars (never from the command line). */
-function adminToken(): string {
-  const fromEnv = process.env.GRIDKEY_TOKEN?.trim();
-  if (fromEnv) return fromEnv;
-  const line = existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8").split(/\r?\n/).find((l) => l.startsWith("BOOTSTRAP_TOKEN=")) : undefined;
-  const token = line?.slice("BOOTSTRAP_TOKEN=".length).trim();
-  if (token) return token;
-  throw new UsageError("no admin token for --url: set GRIDKEY_TOKEN");
-}
-
 async function target(opts: LoadOptions): Promise<{ api: AdminApi; server?: DevServer }> {
-  if (opts.url) return { api: new AdminApi(opts.url, adminToken()) };
+  if (opts.url) return { api: new AdminApi(opts.url, adminToken("no admin token for --url: set GRIDKEY_TOKEN")) };
   log("starting gridkey under wrangler dev");
   const server = await startDevServer(OWN_SERVER_VARS);
   // wrangler dev runs in its own process group: stop it if the run is interrupted.

@@ -13,7 +13,7 @@
 import { aeskw } from "@noble/ciphers/aes.js";
 import { p256 } from "@noble/curves/nist.js";
 import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
-import { existsSync, readFileSync } from "node:fs";
+import { adminToken, parseFlags, UsageError } from "./script-args.js";
 import { CredentialCache, fetchTrustAnchor, MeterClient, SdkError, type TrustAnchorInput } from "../sdk/index.js";
 import { dataNotification } from "./load/dlms-reading.js";
 
@@ -34,32 +34,12 @@ type Tally = {
   errors: Map<string, number>;
 };
 
-class UsageError extends Error {}
-
 // ---------------------------------------------------------------------------------------
 // Setup: options, token, admin API
 // ---------------------------------------------------------------------------------------
 
-const FLAGS = new Set(["meters", "region", "url", "concurrency"]);
-
-/** `--name value` or `--name=value`; unknown flags are refused (there is deliberately no --token). */
-function flags(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") throw new UsageError(USAGE);
-    const match = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
-    if (match?.[1] === "token") throw new UsageError("pass the admin token in GRIDKEY_TOKEN, not on the command line");
-    if (!match || !FLAGS.has(match[1]!)) throw new UsageError(`unknown argument ${arg}\n${USAGE}`);
-    const value = match[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${match[1]} needs a value\n${USAGE}`);
-    out.set(match[1]!, value);
-  }
-  return out;
-}
-
 function options(argv: string[]): Options {
-  const values = flags(argv);
+  const values = parseFlags(argv, USAGE, ["meters", "region", "url", "concurrency"]);
   const meters = Number(values.get("meters"));
   const concurrency = Number(values.get("concurrency") ?? "8");
   const region = values.get("region") ?? "";
@@ -69,20 +49,6 @@ function options(argv: string[]): Options {
   const url = (values.get("url") ?? "http://localhost:8787").replace(/\/+$/, "");
   if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be http(s)://...\n${USAGE}`);
   return { meters, region, url, concurrency };
-}
-
-/** GRIDKEY_TOKEN, else the development bootstrap token `npm start` wrote to .dev.vars. */
-function adminToken(): string {
-  const fromEnv = process.env.GRIDKEY_TOKEN?.trim();
-  if (fromEnv) return fromEnv;
-  if (existsSync(".dev.vars")) {
-    const line = readFileSync(".dev.vars", "utf8")
-      .split(/\r?\n/)
-      .find((l) => l.startsWith("BOOTSTRAP_TOKEN="));
-    const token = line?.slice("BOOTSTRAP_TOKEN=".length).trim();
-    if (token) return token;
-  }
-  throw new UsageError("no admin token: set GRIDKEY_TOKEN, or run from the project folder after `npm start` wrote .dev.vars");
 }
 
 class AdminApi {
@@ -243,7 +209,7 @@ function summary(opts: Options, tally: Tally, seconds: number): string {
 
 async function main(): Promise<number> {
   const opts = options(process.argv.slice(2));
-  const api = new AdminApi(opts.url, adminToken());
+  const api = new AdminApi(opts.url, adminToken("no admin token: set GRIDKEY_TOKEN, or run from the project folder after `npm start` wrote .dev.vars"));
   const runId = bytesToHex(randomBytes(3));
   const anchor = await fetchTrustAnchor(opts.url).catch((e: unknown) => {
     if (e instanceof SdkError && e.code === "network_error") throw new Error(`cannot reach ${opts.url}: is gridkey running?`);

@@ -1,3 +1,5 @@
+import { parseFlags, UsageError } from "../script-args.js";
+
 /** `npm run load` options: `--name value` or `--name=value`; unknown flags are refused. */
 export const USAGE =
   "usage: npm run load -- [--meters 10000] [--regions 4] [--duration 60] [--concurrency 16] [--url http://host:port] [--quick]\n" +
@@ -14,30 +16,8 @@ export type LoadOptions = {
   drIntervalMs: number;
 };
 
-export class UsageError extends Error {}
-
-const FLAGS = new Set(["meters", "regions", "duration", "concurrency", "url", "quick"]);
 const QUICK = { meters: 200, regions: 2, duration: 10 };
 const DEFAULTS = { meters: 10_000, regions: 4, duration: 60, concurrency: 16 };
-
-function flags(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") throw new UsageError(USAGE);
-    const match = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
-    if (match?.[1] === "token") throw new UsageError("pass the admin token in GRIDKEY_TOKEN, not on the command line");
-    if (!match || !FLAGS.has(match[1]!)) throw new UsageError(`unknown argument ${arg}\n${USAGE}`);
-    if (match[1] === "quick") {
-      out.set("quick", "1");
-      continue;
-    }
-    const value = match[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${match[1]} needs a value\n${USAGE}`);
-    out.set(match[1]!, value);
-  }
-  return out;
-}
 
 function intIn(values: Map<string, string>, name: string, fallback: number, min: number, max: number): number {
   const v = Number(values.get(name) ?? fallback);
@@ -46,7 +26,7 @@ function intIn(values: Map<string, string>, name: string, fallback: number, min:
 }
 
 export function loadOptions(argv: string[]): LoadOptions {
-  const values = flags(argv);
+  const values = parseFlags(argv, USAGE, ["meters", "regions", "duration", "concurrency", "url"], ["quick"]);
   const base = values.has("quick") ? { ...DEFAULTS, ...QUICK } : DEFAULTS;
   const meters = intIn(values, "meters", base.meters, 20, 200_000);
   const regions = intIn(values, "regions", base.regions, 1, 64);
