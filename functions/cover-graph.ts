@@ -47,7 +47,7 @@ export class CoverGraph extends GraphObject {
       const existing = this.meta("program");
       if (existing && existing !== program) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
       if (!existing) {
-        this.ctx.storage.transactionSync(() => {
+        this.transaction(() => {
           for (const [k, v] of Object.entries({ program, epoch: 0, ic: 0 })) this.setMeta(k, String(v));
         });
       }
@@ -91,7 +91,7 @@ export class CoverGraph extends GraphObject {
 
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
-      this.ctx.storage.transactionSync(() => {
+      this.transaction(() => {
         for (const t of ["program_key", "members", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
         this.setMeta("member_count", "0");
       });
@@ -138,7 +138,7 @@ export class CoverGraph extends GraphObject {
     const wraps = entries.filter((e) => e.kind === "cover-wrap").length;
     const result: EpochResult = { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
 
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       if (sealed) this.sql.exec("INSERT OR REPLACE INTO program_key (one, version, mk, sealed) VALUES (1, ?, ?, ?)", epoch, sealed.mkVersion, sealed.sealed);
       else this.sql.exec("DELETE FROM program_key");
       for (const m of leave) {

@@ -16,6 +16,7 @@ export const EPOCHS_KEPT = 1000;
 export abstract class GraphObject extends DurableObject<Env> {
   protected readonly sql = this.ctx.storage.sql;
   private queue: Promise<unknown> = Promise.resolve();
+  private metaRows: Map<string, string> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -42,7 +43,7 @@ export abstract class GraphObject extends DurableObject<Env> {
       if (join.length + leave.length === 0) return { status: this.statusNow() };
       if (batched) {
         const now = Date.now();
-        this.ctx.storage.transactionSync(() => {
+        this.transaction(() => {
           for (const j of join) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'join', ?, ?)", j.id, j.region, now);
           for (const m of leave) this.sql.exec("INSERT OR REPLACE INTO pending (meter_id, op, region, at) VALUES (?, 'leave', '', ?)", m, now);
         });
@@ -128,7 +129,7 @@ export abstract class GraphObject extends DurableObject<Env> {
         resealed.push({ rid: row.rid!, ...(await custody.seal(material, aad)) });
         material.fill(0);
       }
-      this.ctx.storage.transactionSync(() => {
+      this.transaction(() => {
         for (const r of resealed) this.sql.exec(`UPDATE ${this.sealedTable} SET mk = ?, sealed = ? WHERE rowid = ?`, r.mkVersion, r.sealed, r.rid);
       });
       return resealed.length;
@@ -162,15 +163,15 @@ export abstract class GraphObject extends DurableObject<Env> {
   }
 
   protected statusOf(degree: number, height: number): GraphStatus {
-    const count = (t: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n;
+    const queue = this.sql.exec<{ n: number; at: number | null }>("SELECT COUNT(*) AS n, MIN(at) AS at FROM pending").one();
     return {
       program: this.meta("program") ?? "",
       degree,
       epoch: Number(this.meta("epoch") ?? 0),
       height,
       members: this.memberCount(),
-      pending: count("pending"),
-      oldestPending: this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM pending").one().at,
+      pending: queue.n,
+      oldestPending: queue.at,
       invocations: Number(this.meta("ic") ?? "0"),
     };
   }
@@ -187,12 +188,29 @@ export abstract class GraphObject extends DurableObject<Env> {
     return n;
   }
 
+  /**
+   * The settings, read from `meta` once per object: an epoch reads them a dozen times, and a
+   * SQLite statement costs more than the lookup. Only this object writes them (`setMeta`);
+   * a failed transaction drops the copy (`transaction`).
+   */
   protected meta(k: string): string | undefined {
-    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v;
+    this.metaRows ??= new Map(this.sql.exec<{ k: string; v: string }>("SELECT k, v FROM meta").toArray().map((r) => [r.k, r.v]));
+    return this.metaRows.get(k);
   }
 
   protected setMeta(k: string, v: string): void {
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", k, v);
+    this.metaRows?.set(k, v);
+  }
+
+  /** One synchronous transaction; if it rolls back, so does the copy of `meta` it may have changed. */
+  protected transaction<T>(writes: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(writes);
+    } catch (e) {
+      this.metaRows = undefined;
+      throw e;
+    }
   }
 
   /** One operation at a time (an epoch's crypto is async, its writes one transaction); refusals travel back as values (rpc.ts). */

@@ -24,6 +24,7 @@ import { openMeterKek, publishBundle, REGION_GRAPH_PREFIX, sealDrCommand, signFo
 const BUNDLES_KEPT = 16;
 
 type NodeKey = { version: number; key: Uint8Array };
+type StoredNode = { version: number; mk: number; sealed: string };
 export type GraphStatus = {
   program: string;
   degree: number;
@@ -192,7 +193,7 @@ export class KeyGraph extends GraphObject {
   /** Erases every key of the graph (the program is deleted); the audit trail stays in D1. */
   async destroy(): Promise<RpcResult<void>> {
     return this.serial(async () => {
-      this.ctx.storage.transactionSync(() => {
+      this.transaction(() => {
         for (const t of ["nodes", "members", "free_leaves", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
         this.setMeta("member_count", "0");
       });
@@ -221,7 +222,7 @@ export class KeyGraph extends GraphObject {
     const { leaves: joinedLeaves, nextLeaf } = this.allocate(join.length, leftLeaves);
     const maxLeaf = Math.max(nextLeaf - 1, 0);
     const height = Math.max(oldHeight, heightFor(maxLeaf, degree));
-    const leftSet = new Set(leftLeaves);
+    const left = { set: new Set(leftLeaves), sorted: [...leftLeaves].sort((a, b) => a - b) };
     const sortedJoined = [...joinedLeaves].sort((a, b) => a - b);
     const existing = new Map<string, boolean>();
     const exists = (n: NodeId) => {
@@ -229,7 +230,13 @@ export class KeyGraph extends GraphObject {
       if (!existing.has(k)) existing.set(k, this.stored(n) !== undefined);
       return existing.get(k)!;
     };
-    const occupied = (n: NodeId) => this.occupiedAfter(n, degree, leftSet, sortedJoined);
+    // A node above many departures is asked about once per departure below it: ask SQLite once.
+    const occupiedNow = new Map<string, boolean>();
+    const occupied = (n: NodeId) => {
+      const k = nodeKey(n);
+      if (!occupiedNow.has(k)) occupiedNow.set(k, this.occupiedAfter(n, degree, left, sortedJoined));
+      return occupiedNow.get(k)!;
+    };
     const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, exists, occupied);
     if (refreshRoot && !plan.refresh.some((n) => n.level === height && n.index === 0)) {
       plan.forward = plan.forward.filter((n) => !(n.level === height && n.index === 0));
@@ -249,14 +256,14 @@ export class KeyGraph extends GraphObject {
     // Nodes with only new members below: those members get snapshots, so no wrap is sent under them.
     const onlyNew = new Set([
       ...joinedLeaves.map((l) => nodeKey({ level: 0, index: l })),
-      ...plan.refresh.filter((n) => !exists(n) && !this.occupiedAfter(n, degree, leftSet, [])).map(nodeKey),
+      ...plan.refresh.filter((n) => !exists(n) && !this.occupiedAfter(n, degree, left, [])).map(nodeKey),
     ]);
     for (const n of plan.refresh) {
       const key = randomBytes(NODE_KEY_BYTES);
       updated.set(nodeKey(n), { version: epoch, key });
-      for (const child of this.childrenAfter(n, degree, updated, gone)) {
+      for (const { node: child, row } of this.childrenAfter(n, degree, updated, gone)) {
         if (onlyNew.has(nodeKey(child))) continue;
-        const childKey = updated.get(nodeKey(child)) ?? (await this.open(custody, program, child));
+        const childKey = updated.get(nodeKey(child)) ?? (await this.open(custody, program, child, row));
         entries.push({ kind: "wrap", node: ref(n, epoch), under: ref(child, childKey.version), wrapped: await wrap(childKey.key, key) });
       }
     }
@@ -267,7 +274,7 @@ export class KeyGraph extends GraphObject {
 
     const wraps = entries.filter((e) => e.kind === "wrap").length;
     const result: EpochResult = { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       for (const { k, v, s } of sealed) {
         const [level, idx] = k.split("/").map(Number);
         this.sql.exec("INSERT OR REPLACE INTO nodes (level, idx, version, mk, sealed) VALUES (?, ?, ?, ?, ?)", level, idx, v.version, s.mkVersion, s.sealed);
@@ -329,7 +336,7 @@ export class KeyGraph extends GraphObject {
   }
 
   private initialise(program: string, degree: number): void {
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       for (const [k, v] of Object.entries({ program, degree, epoch: 0, height: 1, next_leaf: 0 })) this.setMeta(k, String(v));
     });
   }
@@ -343,37 +350,51 @@ export class KeyGraph extends GraphObject {
   /** Free leaves first (lowest, but not ones freed in this same epoch), then new ones. */
   private allocate(count: number, freedNow: number[]): { leaves: number[]; nextLeaf: number } {
     const free = this.sql.exec<{ leaf: number }>("SELECT leaf FROM free_leaves ORDER BY leaf LIMIT ?", count + freedNow.length).toArray().map((r) => r.leaf);
-    const reuse = free.filter((l) => !freedNow.includes(l)).slice(0, count);
+    const freed = new Set(freedNow);
+    const reuse = free.filter((l) => !freed.has(l)).slice(0, count);
     let nextLeaf = Number(this.meta("next_leaf"));
     const leaves = [...reuse];
     while (leaves.length < count) leaves.push(nextLeaf++);
     return { leaves, nextLeaf };
   }
 
-  /** `joined` is sorted: a binary search finds a joiner in the node's leaf range. */
-  private occupiedAfter(n: NodeId, degree: number, left: Set<number>, joined: number[]): boolean {
+  /**
+   * Whether a member stays below `n` after the epoch. `joined` and `left.sorted` are sorted, so
+   * binary searches count them in the node's leaf range; with k departures there, k + 1 member
+   * rows settle it (at most k of them leave), so a batch never reads a subtree's every member.
+   */
+  private occupiedAfter(n: NodeId, degree: number, left: { set: Set<number>; sorted: number[] }, joined: number[]): boolean {
     const lo = n.index * degree ** n.level;
     const hi = lo + degree ** n.level - 1;
     const at = lowerBound(joined, lo);
     if (at < joined.length && joined[at]! <= hi) return true;
-    const rows = this.sql.exec<{ leaf: number }>("SELECT leaf FROM members WHERE leaf BETWEEN ? AND ? LIMIT ?", lo, hi, left.size + 1).toArray();
-    return rows.some((r) => !left.has(r.leaf));
+    const leaving = lowerBound(left.sorted, hi + 1) - lowerBound(left.sorted, lo);
+    const rows = this.sql.exec<{ leaf: number }>("SELECT leaf FROM members WHERE leaf BETWEEN ? AND ? ORDER BY leaf LIMIT ?", lo, hi, leaving + 1).toArray();
+    return rows.length > leaving || rows.some((r) => !left.set.has(r.leaf));
   }
 
-  /** The children a refreshed node will have: stored ones not removed, plus ones made this epoch. */
-  private childrenAfter(n: NodeId, degree: number, updated: Map<string, NodeKey>, gone: Set<string>): NodeId[] {
+  /** The children a refreshed node will have, with their stored rows: stored ones not removed, plus ones made this epoch. */
+  private childrenAfter(n: NodeId, degree: number, updated: Map<string, NodeKey>, gone: Set<string>): { node: NodeId; row?: StoredNode }[] {
     const lo = n.index * degree;
-    const stored = this.sql.exec<{ idx: number }>("SELECT idx FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?", n.level - 1, lo, lo + degree - 1).toArray().map((r) => r.idx);
+    const stored = new Map(
+      this.sql
+        .exec<StoredNode & { idx: number }>("SELECT idx, version, mk, sealed FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?", n.level - 1, lo, lo + degree - 1)
+        .toArray()
+        .map((r) => [r.idx, r]),
+    );
     const fresh = Array.from({ length: degree }, (_, i) => lo + i).filter((i) => updated.has(nodeKey({ level: n.level - 1, index: i })));
-    return [...new Set([...stored, ...fresh])].sort((a, b) => a - b).map((index) => ({ level: n.level - 1, index })).filter((c) => !gone.has(nodeKey(c)));
+    return [...new Set([...stored.keys(), ...fresh])]
+      .sort((a, b) => a - b)
+      .map((index) => ({ node: { level: n.level - 1, index }, row: stored.get(index) }))
+      .filter((c) => !gone.has(nodeKey(c.node)));
   }
 
-  private stored(n: NodeId): { version: number; mk: number; sealed: string } | undefined {
-    return this.sql.exec<{ version: number; mk: number; sealed: string }>("SELECT version, mk, sealed FROM nodes WHERE level = ? AND idx = ?", n.level, n.index).toArray()[0];
+  private stored(n: NodeId): StoredNode | undefined {
+    return this.sql.exec<StoredNode>("SELECT version, mk, sealed FROM nodes WHERE level = ? AND idx = ?", n.level, n.index).toArray()[0];
   }
 
-  private async open(custody: Custody, program: string, n: NodeId): Promise<NodeKey> {
-    const row = this.stored(n);
+  /** `row`: the node's row when the caller has just read it. */
+  private async open(custody: Custody, program: string, n: NodeId, row = this.stored(n)): Promise<NodeKey> {
     if (!row) throw new GridkeyError("internal", `key graph node ${nodeKey(n)} is missing`);
     return { version: row.version, key: await custody.open(row.mk, row.sealed, nodeAad(program, nodeKey(n), row.version)) };
   }

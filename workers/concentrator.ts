@@ -125,7 +125,8 @@ export class Concentrator extends DurableObject<Env> {
     if (cached && cached.epoch >= epoch) return;
     const bundle: CachedBundle = { epoch, degree, header, entries, keying };
     this.bundles.set(program, bundle);
-    await this.ctx.storage.put(`b:${program}`, bundle);
+    // A cache: the key graph keeps every bundle, so the push need not wait for this write to be confirmed.
+    await this.ctx.storage.put(`b:${program}`, bundle, { allowUnconfirmed: true });
     const note = JSON.stringify({ program, epoch });
     for (const ws of this.ctx.getWebSockets(program)) {
       try {
