@@ -224,19 +224,9 @@ export class KeyGraph extends GraphObject {
     const height = Math.max(oldHeight, heightFor(maxLeaf, degree));
     const left = { set: new Set(leftLeaves), sorted: [...leftLeaves].sort((a, b) => a - b) };
     const sortedJoined = [...joinedLeaves].sort((a, b) => a - b);
-    const existing = new Map<string, boolean>();
-    const exists = (n: NodeId) => {
-      const k = nodeKey(n);
-      if (!existing.has(k)) existing.set(k, this.stored(n) !== undefined);
-      return existing.get(k)!;
-    };
-    // A node above many departures is asked about once per departure below it: ask SQLite once.
-    const occupiedNow = new Map<string, boolean>();
-    const occupied = (n: NodeId) => {
-      const k = nodeKey(n);
-      if (!occupiedNow.has(k)) occupiedNow.set(k, this.occupiedAfter(n, degree, left, sortedJoined));
-      return occupiedNow.get(k)!;
-    };
+    // The plan asks about a node once per changed leaf below it: SQLite is asked once.
+    const exists = oncePerNode((n) => this.stored(n) !== undefined);
+    const occupied = oncePerNode((n) => this.occupiedAfter(n, degree, left, sortedJoined));
     const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, exists, occupied);
     if (refreshRoot && !plan.refresh.some((n) => n.level === height && n.index === 0)) {
       plan.forward = plan.forward.filter((n) => !(n.level === height && n.index === 0));
@@ -433,6 +423,15 @@ export class KeyGraph extends GraphObject {
   protected statusNow(): GraphStatus {
     return this.statusOf(Number(this.meta("degree") ?? 0), Number(this.meta("height") ?? 0));
   }
+}
+
+function oncePerNode(answer: (n: NodeId) => boolean): (n: NodeId) => boolean {
+  const answers = new Map<string, boolean>();
+  return (n) => {
+    const k = nodeKey(n);
+    if (!answers.has(k)) answers.set(k, answer(n));
+    return answers.get(k)!;
+  };
 }
 
 function nodeAad(program: string, node: string, version: number): Uint8Array {

@@ -372,8 +372,8 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
   if (main.n < GOAL_N) notes.push(`The issue's time goal (a leave in ≤ ${LEAVE_MS_GOAL} ms at n = ${n$(GOAL_N)}) is judged by the full run; this ${p.name} run stops at n = ${n$(largestN)}.`);
   for (const d of rk.degrees) {
     const s = topOf(d);
-    if (!s || s.n < GOAL_N || perSize(s).leaveMs.median <= LEAVE_MS_GOAL) continue;
-    const f = perSize(s);
+    const f = s && s.n >= GOAL_N ? perSize(s) : undefined;
+    if (!s || !f || f.leaveMs.median <= LEAVE_MS_GOAL) continue;
     notes.push(
       `A leave at n = ${n$(s.n)} (degree ${d}) takes ${ms(f.leaveMs)} ms against the ${LEAVE_MS_GOAL} ms goal; the workerd CPU per leave is ${ms(f.leaveCpuMs)} ms. ` +
         `Of that, signing the header (D1 read of the central signing key, unseal, ES256) takes ${ms(signMs)} ms and pushing the bundle (Concentrator RPC and its storage write) ${ms(pushMs)} ms, measured alone: see "Where a leave's time goes".`,
