@@ -35,12 +35,21 @@ export function fromHex(s: string): Uint8Array {
   return out;
 }
 
+/**
+ * The TC39 base64 methods (Uint8Array.fromBase64, toBase64), native in workerd, where every
+ * key graph epoch decodes and encodes a sealed node key per node; Node 22 (the SDK, the CLI)
+ * has no such methods and takes the portable path below.
+ */
+type NativeBase64 = {
+  fromBase64(s: string, options: { alphabet: "base64url"; lastChunkHandling: "strict" }): Uint8Array;
+};
+const nativeBase64 = typeof (Uint8Array as unknown as Partial<NativeBase64>).fromBase64 === "function";
+
 /** base64url without padding (RFC 4648 §5, as JOSE/COSE use it). */
 export function toBase64url(b: Uint8Array): string {
   checkBytes("bytes", b);
-  let bin = "";
-  for (const x of b) bin += String.fromCharCode(x);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  if (nativeBase64) return (b as Uint8Array & { toBase64(o: { alphabet: "base64url"; omitPadding: true }): string }).toBase64({ alphabet: "base64url", omitPadding: true });
+  return portableBase64url.encode(b);
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -53,11 +62,33 @@ export function fromBase64url(s: string): Uint8Array {
   if (typeof s !== "string" || !BASE64URL.test(s) || s.length % 4 === 1) {
     throw new CryptoInputError("bad_base64", "expected unpadded base64url");
   }
-  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
-  const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  if (toBase64url(out) !== s) throw new CryptoInputError("bad_base64", "non-canonical base64url");
+  const out = nativeBase64 ? decodeNative(s) : portableBase64url.decode(s);
+  if (!out) throw new CryptoInputError("bad_base64", "non-canonical base64url");
   return out;
 }
+
+/** "strict" refuses non-zero unused bits, but only on a padded last chunk: the padding is put back first. */
+function decodeNative(s: string): Uint8Array | undefined {
+  try {
+    return (Uint8Array as unknown as NativeBase64).fromBase64(s + "=".repeat((4 - (s.length % 4)) % 4), { alphabet: "base64url", lastChunkHandling: "strict" });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The same through atob/btoa, for runtimes without the native methods; `decode` answers undefined for a non-canonical input. */
+export const portableBase64url = {
+  encode(b: Uint8Array): string {
+    let bin = "";
+    for (const x of b) bin += String.fromCharCode(x);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  },
+  decode(s: string): Uint8Array | undefined {
+    const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+    const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    return portableBase64url.encode(out) === s ? out : undefined;
+  },
+};
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   parts.forEach((p, i) => checkBytes(`parts[${i}]`, p));

@@ -12,6 +12,7 @@ import {
   toHex,
   utf8,
 } from "../../functions/crypto";
+import { portableBase64url } from "../../functions/crypto/bytes";
 
 describe("hex", () => {
   it("round-trips, writes lower case, reads either case", () => {
@@ -39,6 +40,20 @@ describe("base64url", () => {
     expect(toBase64url(new Uint8Array([0xfb, 0xff, 0xbf]))).toBe("-_-_");
     const b = randomBytes(1000);
     expect(fromBase64url(toBase64url(b))).toEqual(b);
+  });
+  // workerd runs the native methods; Node (the SDK, the CLI) the portable path: both agree.
+  it("the portable path (runtimes without Uint8Array.fromBase64) agrees with the native one", () => {
+    for (const n of [0, 1, 2, 3, 4, 31, 32, 33, 1000]) {
+      const b = randomBytes(n);
+      expect(portableBase64url.encode(b)).toBe(toBase64url(b));
+      expect(portableBase64url.decode(toBase64url(b))).toEqual(b);
+    }
+    // Canonical tails (unused bits zero) and non-canonical ones: both paths take the first, refuse the second.
+    for (const s of ["Zg", "AQ", "AQM", "Zm9vYg"]) expect(portableBase64url.decode(s), s).toEqual(fromBase64url(s));
+    for (const s of ["Zh", "AR", "AQN", "Zm9vYh"]) {
+      expect(portableBase64url.decode(s), s).toBeUndefined();
+      expect(() => fromBase64url(s), s).toThrow(expect.objectContaining({ code: "bad_base64" }));
+    }
   });
   it("throws bad_base64 on padding, the + / alphabet, bad length and non-canonical tails", () => {
     for (const s of ["Zg==", "+/8", "Z", "Zm9vY", "Zh", "Zm9=", "a b", "Zm8\n"]) {
