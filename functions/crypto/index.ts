@@ -12,7 +12,7 @@ export {
 export { CryptoInputError, CryptoVerifyError, type CryptoInputCode } from "./errors";
 export { sha256, sha384 } from "./hash";
 export { seal, open, importAesKey, GCM_IV_LENGTH, GCM_TAG_LENGTHS } from "./aead";
-export { wrap, unwrap } from "./key-wrap";
+export { wrap, wrapUnderEach, unwrap } from "./key-wrap";
 export {
   hkdfExtract,
   hkdfExpand,

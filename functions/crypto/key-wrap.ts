@@ -21,10 +21,21 @@ const CARRIER: SubtleCryptoImportKeyAlgorithm = { name: "HMAC", hash: "SHA-256" 
 
 export async function wrap(kek: Uint8Array, keyData: Uint8Array): Promise<Uint8Array> {
   checkAesKey("kek", kek);
+  return (await wrapUnderEach([kek], keyData))[0]!;
+}
+
+/**
+ * The same key data wrapped under each KEK, in order (a key graph's refreshed node under each
+ * of its children): the key data is imported once, not once per KEK.
+ */
+export async function wrapUnderEach(keks: Uint8Array[], keyData: Uint8Array): Promise<Uint8Array[]> {
+  keks.forEach((kek, i) => checkAesKey(`keks[${i}]`, kek));
   checkKeyDataLength("keyData", keyData, MIN_KEY_DATA);
-  const wrappingKey = await importKek(kek, "wrapKey");
+  if (keks.length === 0) return [];
   const carrier = await crypto.subtle.importKey("raw", keyData, CARRIER, true, ["sign"]);
-  return new Uint8Array(await crypto.subtle.wrapKey("raw", carrier, wrappingKey, "AES-KW"));
+  const out: Uint8Array[] = [];
+  for (const kek of keks) out.push(new Uint8Array(await crypto.subtle.wrapKey("raw", carrier, await importKek(kek, "wrapKey"), "AES-KW")));
+  return out;
 }
 
 /** Unwraps; CryptoVerifyError if the integrity check value (the recovered IV) is wrong. */

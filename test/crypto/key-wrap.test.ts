@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import vectors from "../vectors/wycheproof/aes_wrap_test.json";
 import rfc3394 from "../vectors/rfc3394.json";
-import { CryptoVerifyError, fromHex, toHex, unwrap, wrap } from "../../functions/crypto";
+import { CryptoVerifyError, fromHex, toHex, unwrap, wrap, wrapUnderEach } from "../../functions/crypto";
 import { attempt, describeOutcome, isInputError, isVerifyError, Tally, type WycheproofFile, type WycheproofTest } from "./wycheproof";
 
 interface KwTest extends WycheproofTest {
@@ -58,6 +58,18 @@ describe("AES-KW against RFC 3394 §4", () => {
       expect(toHex(await unwrap(kek, wrapped)), `§${v.section}`).toBe(v.key.toLowerCase());
     }
     console.log(`rfc3394: ${rfc3394.vectors.length} vectors ok both ways`);
+  });
+  it("wrapUnderEach gives, KEK by KEK, what wrap gives (the vectors sharing key data, in one call)", async () => {
+    const byKey = new Map<string, { kek: string; wrapped: string }[]>();
+    for (const v of rfc3394.vectors) byKey.set(v.key, [...(byKey.get(v.key) ?? []), { kek: v.kek, wrapped: v.wrapped }]);
+    expect([...byKey.values()].some((vs) => vs.length > 1)).toBe(true);
+    for (const [key, vs] of byKey) {
+      const out = await wrapUnderEach(vs.map((v) => fromHex(v.kek)), fromHex(key));
+      expect(out.map(toHex)).toEqual(vs.map((v) => v.wrapped.toLowerCase()));
+    }
+    expect(await wrapUnderEach([], new Uint8Array(16))).toEqual([]);
+    await expect(wrapUnderEach([new Uint8Array(16), new Uint8Array(15)], new Uint8Array(16))).rejects.toMatchObject({ code: "bad_key_size" });
+    await expect(wrapUnderEach([new Uint8Array(16)], new Uint8Array(12))).rejects.toMatchObject({ code: "bad_length" });
   });
 });
 
