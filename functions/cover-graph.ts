@@ -48,7 +48,7 @@ export class CoverGraph extends GraphObject {
       if (existing && existing !== program) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
       if (!existing) {
         this.transaction(() => {
-          for (const [k, v] of Object.entries({ program, epoch: 0, ic: 0 })) this.setMeta(k, String(v));
+          this.setMeta({ program, epoch: 0, ic: 0 });
         });
       }
       return this.statusNow();
@@ -82,7 +82,7 @@ export class CoverGraph extends GraphObject {
       const key = await this.openKey(await custodyFor(this.env));
       const invocationCounter = Number(this.meta("ic") ?? "0") + 1;
       if (invocationCounter > budget) throw new GridkeyError("invalid_state", "the group key's counter budget is used up: rotate the program's key");
-      this.setMeta("ic", String(invocationCounter));
+      this.setMeta({ ic: invocationCounter });
       const apdu = await sealDrCommand(program, key.key, invocationCounter, command);
       key.key.fill(0);
       return { apdu, epoch: Number(this.meta("epoch")), invocationCounter };
@@ -93,7 +93,7 @@ export class CoverGraph extends GraphObject {
     return this.serial(async () => {
       this.transaction(() => {
         for (const t of ["program_key", "members", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
-        this.setMeta("member_count", "0");
+        this.setMeta({ member_count: 0 });
       });
     });
   }
@@ -151,9 +151,7 @@ export class CoverGraph extends GraphObject {
       }
       this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
       if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
-      this.setMeta("member_count", String(membersBefore + join.length - leave.length));
-      this.setMeta("epoch", String(epoch));
-      this.setMeta("ic", "0");
+      this.setMeta({ member_count: membersBefore + join.length - leave.length, epoch, ic: 0 });
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
       this.recordEpoch(result);

@@ -184,7 +184,7 @@ export abstract class GraphObject extends DurableObject<Env> {
     const kept = this.meta("member_count");
     if (kept !== undefined) return Number(kept);
     const n = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members").one().n;
-    this.setMeta("member_count", String(n));
+    this.setMeta({ member_count: n });
     return n;
   }
 
@@ -198,9 +198,11 @@ export abstract class GraphObject extends DurableObject<Env> {
     return this.metaRows.get(k);
   }
 
-  protected setMeta(k: string, v: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", k, v);
-    this.metaRows?.set(k, v);
+  /** Writes settings in one statement (an epoch writes five). */
+  protected setMeta(values: Record<string, string | number>): void {
+    const rows = Object.entries(values).map(([k, v]) => [k, String(v)] as const);
+    this.sql.exec(`INSERT OR REPLACE INTO meta (k, v) VALUES ${rows.map(() => "(?, ?)").join(", ")}`, ...rows.flat());
+    for (const [k, v] of rows) this.metaRows?.set(k, v);
   }
 
   /** One synchronous transaction; if it rolls back, so does the copy of `meta` it may have changed. */

@@ -9,7 +9,7 @@ import {
   type NodeRef,
   type RekeyEntry,
 } from "../wire/rekey";
-import { hmacSha256, randomBytes, utf8, wrap } from "./crypto";
+import { hmacSha256, randomBytes, utf8, wrap, wrapUnderEach } from "./crypto";
 import { type Custody, custodyFor } from "./custody";
 import { database, type Db } from "./db";
 import { GridkeyError } from "./errors";
@@ -25,6 +25,8 @@ const BUNDLES_KEPT = 16;
 
 type NodeKey = { version: number; key: Uint8Array };
 type StoredNode = { version: number; mk: number; sealed: string };
+/** An epoch's reads of the nodes table (KeyGraph.epochNodes). */
+type EpochNodes = { row(n: NodeId): StoredNode | undefined; children(n: NodeId): Map<number, StoredNode> };
 export type GraphStatus = {
   program: string;
   degree: number;
@@ -102,7 +104,7 @@ export class KeyGraph extends GraphObject {
       if (!this.meta("program")) this.initialise(name, degree);
       if (this.meta("program") !== name) throw new GridkeyError("invalid_state", "this key graph belongs to another program");
       // A tree from before the outbox: its earlier epochs were audited when they happened.
-      if (this.meta("audited_epoch") === undefined) this.setMeta("audited_epoch", this.meta("epoch") ?? "0");
+      if (this.meta("audited_epoch") === undefined) this.setMeta({ audited_epoch: this.meta("epoch") ?? "0" });
       const isMember = (m: string) => this.isMember(m);
       const j = [...new Set(join)].filter((m) => !isMember(m));
       const l = [...new Set(leave)].filter((m) => isMember(m) && !j.includes(m));
@@ -119,7 +121,7 @@ export class KeyGraph extends GraphObject {
   /** The caller has audited every epoch up to `epoch` (region trees: region-tree.ts). */
   async confirmAudited(epoch: number): Promise<RpcResult<void>> {
     return this.serial(async () => {
-      if (epoch > Number(this.meta("audited_epoch") ?? 0)) this.setMeta("audited_epoch", String(epoch));
+      if (epoch > Number(this.meta("audited_epoch") ?? 0)) this.setMeta({ audited_epoch: epoch });
     });
   }
 
@@ -153,7 +155,7 @@ export class KeyGraph extends GraphObject {
       const root = await this.open(custody, program, { level: height, index: 0 });
       const invocationCounter = Number(this.meta("ic") ?? "0") + 1;
       if (invocationCounter > budget) throw new GridkeyError("invalid_state", "the group key's counter budget is used up: rotate the program's key");
-      this.setMeta("ic", String(invocationCounter));
+      this.setMeta({ ic: invocationCounter });
       const apdu = await sealDrCommand(program, root.key, invocationCounter, command);
       root.key.fill(0);
       return { apdu, epoch: Number(this.meta("epoch")), invocationCounter };
@@ -195,7 +197,7 @@ export class KeyGraph extends GraphObject {
     return this.serial(async () => {
       this.transaction(() => {
         for (const t of ["nodes", "members", "free_leaves", "pending", "bundles", "epochs", "member_regions"]) this.sql.exec(`DELETE FROM ${t}`);
-        this.setMeta("member_count", "0");
+        this.setMeta({ member_count: 0 });
       });
     });
   }
@@ -218,15 +220,17 @@ export class KeyGraph extends GraphObject {
     const degree = Number(this.meta("degree"));
     const oldHeight = Number(this.meta("height"));
     const epoch = Number(this.meta("epoch")) + 1;
-    const leftLeaves = leave.map((m) => this.leafOf(m));
+    const leaving = this.leavingMembers(leave);
+    const leftLeaves = leave.map((m) => leaving.get(m)!.leaf);
     const { leaves: joinedLeaves, nextLeaf } = this.allocate(join.length, leftLeaves);
     const maxLeaf = Math.max(nextLeaf - 1, 0);
     const height = Math.max(oldHeight, heightFor(maxLeaf, degree));
+    const nodes = this.epochNodes([...leftLeaves, ...joinedLeaves], degree, height);
     const left = { set: new Set(leftLeaves), sorted: [...leftLeaves].sort((a, b) => a - b) };
     const sortedJoined = [...joinedLeaves].sort((a, b) => a - b);
     // The plan asks about a node once per changed leaf below it: SQLite is asked once.
-    const exists = oncePerNode((n) => this.stored(n) !== undefined);
-    const occupied = oncePerNode((n) => this.occupiedAfter(n, degree, left, sortedJoined));
+    const exists = (n: NodeId) => nodes.row(n) !== undefined;
+    const occupied = this.occupancy(degree, (n) => this.occupiedAfter(n, degree, left, sortedJoined));
     const plan = planEpoch({ degree, oldHeight, newHeight: height, joined: joinedLeaves, left: leftLeaves }, exists, occupied);
     if (refreshRoot && !plan.refresh.some((n) => n.level === height && n.index === 0)) {
       plan.forward = plan.forward.filter((n) => !(n.level === height && n.index === 0));
@@ -237,7 +241,7 @@ export class KeyGraph extends GraphObject {
     for (const leaf of joinedLeaves) updated.set(nodeKey({ level: 0, index: leaf }), { version: epoch, key: randomBytes(NODE_KEY_BYTES) });
     const entries: RekeyEntry[] = [];
     for (const n of plan.forward) {
-      const old = await this.open(custody, program, n);
+      const old = await this.open(custody, program, n, nodes.row(n));
       const key = (await hmacSha256(old.key, forwardInfo(n.level, n.index, epoch))).slice(0, NODE_KEY_BYTES);
       updated.set(nodeKey(n), { version: epoch, key });
       entries.push({ kind: "forward", from: old.version, ...ref(n, epoch) });
@@ -251,11 +255,12 @@ export class KeyGraph extends GraphObject {
     for (const n of plan.refresh) {
       const key = randomBytes(NODE_KEY_BYTES);
       updated.set(nodeKey(n), { version: epoch, key });
-      for (const { node: child, row } of this.childrenAfter(n, degree, updated, gone)) {
-        if (onlyNew.has(nodeKey(child))) continue;
-        const childKey = updated.get(nodeKey(child)) ?? (await this.open(custody, program, child, row));
-        entries.push({ kind: "wrap", node: ref(n, epoch), under: ref(child, childKey.version), wrapped: await wrap(childKey.key, key) });
+      const under: { child: NodeId; key: NodeKey }[] = [];
+      for (const { node: child, row } of this.childrenAfter(n, degree, nodes, updated, gone)) {
+        if (!onlyNew.has(nodeKey(child))) under.push({ child, key: updated.get(nodeKey(child)) ?? (await this.open(custody, program, child, row)) });
       }
+      const wrapped = await wrapUnderEach(under.map((u) => u.key.key), key);
+      under.forEach((u, i) => entries.push({ kind: "wrap", node: ref(n, epoch), under: ref(u.child, u.key.version), wrapped: wrapped[i]! }));
     }
     const encoded = entries.map(encodeEntry);
     const header = encodeHeader({ program, epoch, height, degree, entries: encoded.length, root: merkleRoot(nobleSha256, encoded) });
@@ -265,16 +270,17 @@ export class KeyGraph extends GraphObject {
     const wraps = entries.filter((e) => e.kind === "wrap").length;
     const result: EpochResult = { epoch, joined: join.length, left: leave.length, wraps, forwards: entries.length - wraps, bundleBytes: signedHeader.length + encoded.reduce((n, e) => n + e.length, 0) };
     this.transaction(() => {
-      for (const { k, v, s } of sealed) {
-        const [level, idx] = k.split("/").map(Number);
-        this.sql.exec("INSERT OR REPLACE INTO nodes (level, idx, version, mk, sealed) VALUES (?, ?, ?, ?, ?)", level, idx, v.version, s.mkVersion, s.sealed);
+      // Rows of five values, twenty to a statement (SQLite in a Durable Object binds at most 100).
+      for (let i = 0; i < sealed.length; i += 20) {
+        const rows = sealed.slice(i, i + 20).map(({ k, v, s }) => [...k.split("/").map(Number), v.version, s.mkVersion, s.sealed]);
+        this.sql.exec(`INSERT OR REPLACE INTO nodes (level, idx, version, mk, sealed) VALUES ${rows.map(() => "(?, ?, ?, ?, ?)").join(", ")}`, ...rows.flat());
       }
       for (const k of gone) {
         const [level, idx] = k.split("/").map(Number);
         this.sql.exec("DELETE FROM nodes WHERE level = ? AND idx = ?", level, idx);
       }
       leave.forEach((m, i) => {
-        const region = this.sql.exec<{ region: string | null }>("SELECT region FROM members WHERE meter_id = ?", m).one().region;
+        const { region } = leaving.get(m)!;
         if (region !== null) this.sql.exec("UPDATE member_regions SET n = n - 1 WHERE region = ?", region);
         this.sql.exec("DELETE FROM members WHERE meter_id = ?", m);
         this.sql.exec("INSERT OR IGNORE INTO free_leaves (leaf) VALUES (?)", leftLeaves[i]!);
@@ -286,11 +292,8 @@ export class KeyGraph extends GraphObject {
       });
       this.sql.exec("DELETE FROM member_regions WHERE n <= 0");
       if (clearPending) this.sql.exec("DELETE FROM pending"); // a flush: its queue goes with its epoch, or neither
-      this.setMeta("member_count", String(membersBefore + join.length - leave.length));
-      this.setMeta("epoch", String(epoch));
-      this.setMeta("ic", "0"); // a new group key starts its invocation counter over
-      this.setMeta("height", String(height));
-      this.setMeta("next_leaf", String(nextLeaf));
+      // A new group key starts its invocation counter (ic) over.
+      this.setMeta({ member_count: membersBefore + join.length - leave.length, epoch, ic: 0, height, next_leaf: nextLeaf });
       this.sql.exec("INSERT INTO bundles (epoch, header, entries) VALUES (?, ?, ?)", epoch, signedHeader, packEntries(encoded));
       this.sql.exec("DELETE FROM bundles WHERE epoch <= ?", epoch - BUNDLES_KEPT);
       this.recordEpoch(result);
@@ -327,14 +330,56 @@ export class KeyGraph extends GraphObject {
 
   private initialise(program: string, degree: number): void {
     this.transaction(() => {
-      for (const [k, v] of Object.entries({ program, degree, epoch: 0, height: 1, next_leaf: 0 })) this.setMeta(k, String(v));
+      this.setMeta({ program, degree, epoch: 0, height: 1, next_leaf: 0 });
     });
   }
 
-  private leafOf(meterId: string): number {
-    const row = this.sql.exec<{ leaf: number }>("SELECT leaf FROM members WHERE meter_id = ?", meterId).toArray()[0];
-    if (!row) throw new GridkeyError("not_a_member", `meter ${meterId} is not a member`);
-    return row.leaf;
+  /** The leaf and region of each leaving member: one query, however many. */
+  private leavingMembers(ids: string[]): Map<string, { leaf: number; region: string | null }> {
+    const rows = ids.length === 0 ? [] : this.sql.exec<{ meter_id: string; leaf: number; region: string | null }>("SELECT m.meter_id, m.leaf, m.region FROM json_each(?) j CROSS JOIN members m ON m.meter_id = j.value", JSON.stringify(ids)).toArray();
+    const found = new Map(rows.map((r) => [r.meter_id, { leaf: r.leaf, region: r.region }]));
+    const missing = ids.find((m) => !found.has(m));
+    if (missing !== undefined) throw new GridkeyError("not_a_member", `meter ${missing} is not a member`);
+    return found;
+  }
+
+  /**
+   * The node rows an epoch reads, in one statement: the children of every ancestor of its
+   * changed leaves (a refreshed node wraps under them; a forwarded one is among them) and the
+   * root. A row outside those ranges (a new root's child) is asked of SQLite when needed.
+   */
+  private epochNodes(leaves: number[], degree: number, height: number): EpochNodes {
+    const parents = new Set<string>();
+    const ranges: [level: number, lo: number, hi: number][] = [[height, 0, 0]];
+    for (const leaf of leaves) {
+      for (const a of ancestors(leaf, degree, height)) {
+        // Leaves share their upper ancestors: once one is seen, so are all above it.
+        if (parents.has(nodeKey(a))) break;
+        parents.add(nodeKey(a));
+        ranges.push([a.level - 1, a.index * degree, a.index * degree + degree - 1]);
+      }
+    }
+    const rows = new Map<string, StoredNode>();
+    const found = this.sql.exec<StoredNode & { level: number; idx: number }>(
+      "SELECT n.level, n.idx, n.version, n.mk, n.sealed FROM json_each(?) r CROSS JOIN nodes n ON n.level = r.value ->> 0 AND n.idx BETWEEN r.value ->> 1 AND r.value ->> 2",
+      JSON.stringify(ranges),
+    );
+    for (const r of found) rows.set(`${r.level}/${r.idx}`, { version: r.version, mk: r.mk, sealed: r.sealed });
+    const root = nodeKey({ level: height, index: 0 });
+    const fetched = (n: NodeId) => nodeKey(n) === root || parents.has(nodeKey({ level: n.level + 1, index: Math.floor(n.index / degree) }));
+    return {
+      row: (n) => rows.get(nodeKey(n)) ?? (fetched(n) ? undefined : this.stored(n)),
+      children: (n) => {
+        const lo = n.index * degree;
+        if (!parents.has(nodeKey(n))) return this.storedChildren(n, degree);
+        const out = new Map<number, StoredNode>();
+        for (let i = lo; i < lo + degree; i++) {
+          const row = rows.get(`${n.level - 1}/${i}`);
+          if (row) out.set(i, row);
+        }
+        return out;
+      },
+    };
   }
 
   /** Free leaves first (lowest, but not ones freed in this same epoch), then new ones. */
@@ -363,20 +408,36 @@ export class KeyGraph extends GraphObject {
     return rows.length > leaving || rows.some((r) => !left.set.has(r.leaf));
   }
 
+  /**
+   * `occupiedAfter`, asked once per node, and not at all above a node known occupied: the
+   * plan asks bottom-up, so one query usually settles a departed leaf's whole path.
+   */
+  private occupancy(degree: number, ask: (n: NodeId) => boolean): (n: NodeId) => boolean {
+    const answers = new Map<string, boolean>();
+    const childOccupied = (n: NodeId) => Array.from({ length: degree }, (_, i) => `${n.level - 1}/${n.index * degree + i}`).some((k) => answers.get(k) === true);
+    return (n) => {
+      const k = nodeKey(n);
+      if (!answers.has(k)) answers.set(k, (n.level > 0 && childOccupied(n)) || ask(n));
+      return answers.get(k)!;
+    };
+  }
+
   /** The children a refreshed node will have, with their stored rows: stored ones not removed, plus ones made this epoch. */
-  private childrenAfter(n: NodeId, degree: number, updated: Map<string, NodeKey>, gone: Set<string>): { node: NodeId; row?: StoredNode }[] {
+  private childrenAfter(n: NodeId, degree: number, nodes: EpochNodes, updated: Map<string, NodeKey>, gone: Set<string>): { node: NodeId; row?: StoredNode }[] {
     const lo = n.index * degree;
-    const stored = new Map(
-      this.sql
-        .exec<StoredNode & { idx: number }>("SELECT idx, version, mk, sealed FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?", n.level - 1, lo, lo + degree - 1)
-        .toArray()
-        .map((r) => [r.idx, r]),
-    );
+    const stored = nodes.children(n);
     const fresh = Array.from({ length: degree }, (_, i) => lo + i).filter((i) => updated.has(nodeKey({ level: n.level - 1, index: i })));
     return [...new Set([...stored.keys(), ...fresh])]
       .sort((a, b) => a - b)
       .map((index) => ({ node: { level: n.level - 1, index }, row: stored.get(index) }))
       .filter((c) => !gone.has(nodeKey(c.node)));
+  }
+
+  /** The stored children of `n`, by index. */
+  private storedChildren(n: NodeId, degree: number): Map<number, StoredNode> {
+    const lo = n.index * degree;
+    const rows = this.sql.exec<StoredNode & { idx: number }>("SELECT idx, version, mk, sealed FROM nodes WHERE level = ? AND idx BETWEEN ? AND ?", n.level - 1, lo, lo + degree - 1).toArray();
+    return new Map(rows.map((r) => [r.idx, r]));
   }
 
   private stored(n: NodeId): StoredNode | undefined {
@@ -423,15 +484,6 @@ export class KeyGraph extends GraphObject {
   protected statusNow(): GraphStatus {
     return this.statusOf(Number(this.meta("degree") ?? 0), Number(this.meta("height") ?? 0));
   }
-}
-
-function oncePerNode(answer: (n: NodeId) => boolean): (n: NodeId) => boolean {
-  const answers = new Map<string, boolean>();
-  return (n) => {
-    const k = nodeKey(n);
-    if (!answers.has(k)) answers.set(k, answer(n));
-    return answers.get(k)!;
-  };
 }
 
 function nodeAad(program: string, node: string, version: number): Uint8Array {
