@@ -364,17 +364,16 @@ export class KeyGraph extends GraphObject {
       "SELECT n.level, n.idx, n.version, n.mk, n.sealed FROM json_each(?) r CROSS JOIN nodes n ON n.level = r.value ->> 0 AND n.idx BETWEEN r.value ->> 1 AND r.value ->> 2",
       JSON.stringify(ranges),
     );
-    for (const r of found) rows.set(`${r.level}/${r.idx}`, { version: r.version, mk: r.mk, sealed: r.sealed });
+    for (const r of found) rows.set(nodeKey({ level: r.level, index: r.idx }), { version: r.version, mk: r.mk, sealed: r.sealed });
     const root = nodeKey({ level: height, index: 0 });
     const fetched = (n: NodeId) => nodeKey(n) === root || parents.has(nodeKey({ level: n.level + 1, index: Math.floor(n.index / degree) }));
     return {
       row: (n) => rows.get(nodeKey(n)) ?? (fetched(n) ? undefined : this.stored(n)),
       children: (n) => {
-        const lo = n.index * degree;
         if (!parents.has(nodeKey(n))) return this.storedChildren(n, degree);
         const out = new Map<number, StoredNode>();
-        for (let i = lo; i < lo + degree; i++) {
-          const row = rows.get(`${n.level - 1}/${i}`);
+        for (let i = n.index * degree; i < (n.index + 1) * degree; i++) {
+          const row = rows.get(nodeKey({ level: n.level - 1, index: i }));
           if (row) out.set(i, row);
         }
         return out;
@@ -414,7 +413,7 @@ export class KeyGraph extends GraphObject {
    */
   private occupancy(degree: number, ask: (n: NodeId) => boolean): (n: NodeId) => boolean {
     const answers = new Map<string, boolean>();
-    const childOccupied = (n: NodeId) => Array.from({ length: degree }, (_, i) => `${n.level - 1}/${n.index * degree + i}`).some((k) => answers.get(k) === true);
+    const childOccupied = (n: NodeId) => Array.from({ length: degree }, (_, i) => nodeKey({ level: n.level - 1, index: n.index * degree + i })).some((k) => answers.get(k) === true);
     return (n) => {
       const k = nodeKey(n);
       if (!answers.has(k)) answers.set(k, (n.level > 0 && childOccupied(n)) || ask(n));

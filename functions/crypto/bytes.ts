@@ -43,12 +43,13 @@ export function fromHex(s: string): Uint8Array {
 type NativeBase64 = {
   fromBase64(s: string, options: { alphabet: "base64url"; lastChunkHandling: "strict" }): Uint8Array;
 };
+type NativeBase64Bytes = Uint8Array & { toBase64(options: { alphabet: "base64url"; omitPadding: true }): string };
 const nativeBase64 = typeof (Uint8Array as unknown as Partial<NativeBase64>).fromBase64 === "function";
 
 /** base64url without padding (RFC 4648 §5, as JOSE/COSE use it). */
 export function toBase64url(b: Uint8Array): string {
   checkBytes("bytes", b);
-  if (nativeBase64) return (b as Uint8Array & { toBase64(o: { alphabet: "base64url"; omitPadding: true }): string }).toBase64({ alphabet: "base64url", omitPadding: true });
+  if (nativeBase64) return (b as NativeBase64Bytes).toBase64({ alphabet: "base64url", omitPadding: true });
   return portableBase64url.encode(b);
 }
 
