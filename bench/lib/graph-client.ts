@@ -54,7 +54,7 @@ export async function timedOps(server: Server, program: string, ops: GraphOp[], 
 }
 
 /** One step of every epoch repeated `iterations` times (limit worker /graph/parts), per iteration: wall ms from outside, workerd CPU ms. */
-export async function timedPart(server: Server, program: string, what: "sign" | "push", iterations: number, bytes: number, baselineMs: number): Promise<{ ms: number; cpuMs: number }> {
+export async function timedPart(server: Server, program: string, what: "sign" | "push" | "probe", iterations: number, bytes: number, baselineMs: number): Promise<{ ms: number; cpuMs: number }> {
   const pid = server.procs.runtime?.pid;
   const cpu0 = pid ? cpuSeconds(pid) : Number.NaN;
   const started = performance.now();

@@ -20,10 +20,13 @@
  *        as KeyGraph signs: `signForMeters`, the isolate's cached central key, an ES256 COSE_Sign1)
  *        and `push` (what publishing does: `cacheBundle` on the region's Concentrator, the
  *        regions coming from the graph's own counts, with a bundle of `bytes` bytes).
+ *        And `probe`: nothing of gridkey's, a fixed pure-JS workload (SHA-256 of 64 bytes, 1,000
+ *        times per iteration, noble): its CPU time says how fast this host is at that moment.
  *        `program` must be one used for nothing else.
  *
  * Timing is done by the caller, from outside (see bench/sections/rekey.ts).
  */
+import { sha256 } from "@noble/hashes/sha2.js";
 import { eq } from "drizzle-orm";
 import { centralSigner } from "../../functions/central-signing";
 import { signForMeters } from "../../functions/rekey-bundles";
@@ -113,7 +116,10 @@ async function route(request: Request, env: GraphEnv, path: string): Promise<Res
         const stub = env.CONCENTRATOR.get(env.CONCENTRATOR.idFromName(REGION));
         // The key graph counts its members per region, so a push is the RPC to each region's concentrator.
         for (let i = 0; i < iterations; i++) await stub.cacheBundle(program, Date.now() * 1000 + i, 4, header, entries, "tree");
-      } else return Response.json({ error: "what: sign or push" }, { status: 400 });
+      } else if (body.what === "probe") {
+        const block = new Uint8Array(64);
+        for (let i = 0; i < iterations * 1000; i++) block.set(sha256(block).subarray(0, 32));
+      } else return Response.json({ error: "what: sign, push or probe" }, { status: 400 });
       return Response.json({ what: body.what, iterations });
     }
     case "/graph/status":

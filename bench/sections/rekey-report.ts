@@ -6,7 +6,7 @@ import type { MlsCase, MlsRun } from "../lib/mls.js";
 import type { BenchContext, Row, SectionResult, Table } from "../lib/model.js";
 import { type Figure, figure, fmt, fmtFigure, median } from "../lib/stats.js";
 import { lineChart, type Series } from "../lib/svg.js";
-import type { RekeyData, SizeData } from "./rekey.js";
+import { PROBE_ITERATIONS, type RekeyData, type SizeData } from "./rekey.js";
 
 /** The issue's bound for one leave's wraps: d·⌈log_d n⌉ (⌈log_d n⌉ computed exactly). */
 export function ceilLog(d: number, n: number): number {
@@ -41,6 +41,9 @@ function perSize(s: SizeData) {
     batchMs: figure(batches.map((b) => b.ms), "ms"),
     batchSize: batches[0]?.leaving ?? Math.max(1, Math.round(s.n / 100)),
     bound: s.degree * ceilLog(s.degree, s.n),
+    probeMs: figure(runs.map((r) => r.probe.ms), "ms"),
+    probeCpuMs: figure(runs.map((r) => r.probe.cpuMs), "ms"),
+    leavePerProbe: figure(runs.map((r) => r.leave.msPerOp / r.probe.ms), "ratio"),
   };
 }
 
@@ -236,6 +239,19 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
       `Times are wall time per operation from outside (each request's time minus an empty request's, ${fmt(data.baselineMs)} ms, divided by its ${rk.opsPerRun} operations), ` +
       "CPU ms is the limit worker's workerd per operation (/proc). Bytes are the signed bundle (COSE_Sign1 header + entries) every member receives.",
   });
+  const probes = figure(graphs.flatMap((g) => g.runs.map((r) => r.probe.ms)), "ms");
+  tables.push({
+    title: "The host's speed beside each run: a fixed workload timed just before every run's operations",
+    columns: ["d", "n", "host probe ms (CPU ms)", "leave ms", "leave ÷ probe (same run)"],
+    rows: graphs.map((s) => {
+      const f = perSize(s);
+      return [String(s.degree), n$(s.n), `${ms(f.probeMs)} (${ms(f.probeCpuMs)})`, ms(f.leaveMs), ms(f.leavePerProbe)];
+    }),
+    note:
+      `The probe is nothing of gridkey's: ${n$(PROBE_ITERATIONS * 1000)} SHA-256 of 64 bytes (noble, pure JS) in the limit worker, timed like the operations and given per 1,000. ` +
+      `On a steady host it would not move; over this section it took ${ms(probes)} ms (slowest ÷ fastest ${fmt(probes.max / probes.min)}). ` +
+      "A time on this page carries the host's state at that moment as well as gridkey's cost; the last column, the leave in probe units, is comparable from one moment to the next.",
+  });
   const signMs = figure(data.parts.sign.map((x) => x.ms), "ms");
   const pushMs = figure(data.parts.push.map((x) => x.ms), "ms");
   tables.push({
@@ -376,12 +392,13 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
     if (!s || !f || f.leaveMs.median <= LEAVE_MS_GOAL) continue;
     notes.push(
       `A leave at n = ${n$(s.n)} (degree ${d}) takes ${ms(f.leaveMs)} ms against the ${LEAVE_MS_GOAL} ms goal; the workerd CPU per leave is ${ms(f.leaveCpuMs)} ms. ` +
-        `Of that, signing the header (D1 read of the central signing key, unseal, ES256) takes ${ms(signMs)} ms and pushing the bundle (Concentrator RPC and its storage write) ${ms(pushMs)} ms, measured alone: see "Where a leave's time goes".`,
+        `Of that, signing the header (D1 read of the central signing key, unseal, ES256) takes ${ms(signMs)} ms and pushing the bundle (Concentrator RPC and its storage write) ${ms(pushMs)} ms, measured alone: see "Where a leave's time goes". ` +
+        `The host probe beside these runs took ${ms(f.probeMs)} ms, against ${fmt(probes.min)} ms at its fastest in this section: see "The host's speed beside each run".`,
     );
   }
 
   const method = [
-    `**KeyGraph**: gridkey's \`KeyGraph\` class (functions/key-graph.ts, unchanged) bound in the bench-only limit worker under its own \`wrangler dev\` (bench/limit-worker/graph.ts): its own SQLite storage, D1 with gridkey's migrations (the central signing key is created there on first use and read on every epoch), the master keys, and a real \`Concentrator\` it pushes each bundle to (the program has one registered member in region bench-1, the observer). One graph per degree (${rk.degrees.join(", ")}), grown through \`change()\` calls of at most ${n$(rk.chunk)} joins to n = ${rk.sizes.map(n$).join(", ")} in turn; build time is reported.`,
+    `**KeyGraph**: gridkey's \`KeyGraph\` class (functions/key-graph.ts, unchanged) bound in the bench-only limit worker under its own \`wrangler dev\` (bench/limit-worker/graph.ts): its own SQLite storage, D1 with gridkey's migrations (the central signing key is created there on first use and read on every epoch), the master keys, and a real \`Concentrator\` it pushes each bundle to (the program has one registered member in region bench-1, the observer). One graph per degree (${rk.degrees.join(", ")}), all alive side by side, grown through \`change()\` calls of at most ${n$(rk.chunk)} joins to n = ${rk.sizes.map(n$).join(", ")} in turn; build time is reported. At each n every graph is grown and warmed up, then the runs go round the degrees (run 1 of each degree, then run 2, …), so a slow spell of the host falls on every degree alike; each run starts with the host probe (a fixed workload, see its table).`,
     `**Operations**: at each n, one warm-up leave and join, then ${p.runs} run(s), each: ${rk.opsPerRun} single leaves of random members (one request, each leave its own \`change()\` epoch), ${rk.opsPerRun} single joins of new meter ids, and a batch of 1 % leaving and 1 % joining queued with \`change(…, batched = true)\` and applied by \`flush()\` (as a batched program's window; above n = ${n$(rk.batchEveryRunUpTo)} in the last run only). Wraps, forwards and bundle bytes are the \`EpochResult\` the DO returns. The largest n (${n$(Math.max(...rk.sizes))}) is built for degree(s) ${rk.topSizeDegrees.join(", ")} only.`,
     `**Clock**: workerd's own clock does not advance during computation, so every time is taken from outside: the request's wall time (Node's performance.now in this orchestrator) minus the median of ${7} empty requests to the same worker (${fmt(data.baselineMs)} ms), divided by the operations in it; CPU ms is the limit worker's workerd CPU time over the same request (/proc).`,
     `**Flat rekeying**: the same DO with a degree at least n (one level: the group key wrapped under each member's own key, n − 1 wraps per leave), built and measured the same way at n = ${rk.flatSizes.map(n$).join(", ") || "–"}.`,

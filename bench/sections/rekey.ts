@@ -30,7 +30,8 @@ export type SizeData = {
   degree: number;
   buildSeconds: number;
   buildJoins: number;
-  runs: { leave: OpRun; join: OpRun; batch?: BatchRun }[];
+  /** `probe`: the host probe's time, just before this run's operations (PROBE_ITERATIONS). */
+  runs: { probe: { ms: number; cpuMs: number }; leave: OpRun; join: OpRun; batch?: BatchRun }[];
   member: MemberCost[];
   heldKeys: number;
   errors: string[];
@@ -85,8 +86,7 @@ async function run(ctx: BenchContext): Promise<SectionResult> {
   ctx.limit.refresh();
   const baselineMs = await requestBaseline(ctx.limit);
   const parts = await measureParts(ctx, baselineMs);
-  const graphs: SizeData[] = [];
-  for (const degree of p.degrees) graphs.push(...(await measureDegree(ctx, degree, baselineMs)));
+  const graphs = await measureGraphs(ctx, baselineMs);
   const flat: FlatData[] = [];
   for (const n of p.flatSizes) flat.push(await measureFlat(ctx, n, baselineMs));
   let cover: CoverData;
@@ -125,6 +125,9 @@ async function measureParts(ctx: BenchContext, baselineMs: number): Promise<Part
   }
   return out;
 }
+
+/** The host probe (limit worker /graph/parts "probe"): 20,000 SHA-256 of 64 bytes, some 20–60 ms on this host. */
+export const PROBE_ITERATIONS = 20;
 
 const tag = () => randomBytes(3).toString("hex");
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -174,40 +177,62 @@ async function observe(ctx: BenchContext, label: string, program: string, setup:
   return memberCost(label, program, setup.anchor, kek, hexBytes(snap.bytes), hexBytes(view.bytes), ctx.profile.rekey.memberSamples);
 }
 
-async function measureDegree(ctx: BenchContext, degree: number, baselineMs: number): Promise<SizeData[]> {
-  const program = `bench-rk-d${degree}-${tag()}`;
-  const setup = await graphPost<Setup>(ctx.limit, "/graph/setup", { program, degree });
-  const g: Graph = { program, setup, members: new Members(), next: { id: 0 } };
-  const out: SizeData[] = [];
-  const { sizes, topSizeDegrees } = ctx.profile.rekey;
-  for (const n of sizes.filter((n) => n < Math.max(...sizes) || topSizeDegrees.includes(degree))) {
-    ctx.log(`rekey: degree ${degree}, growing the graph to n = ${n.toLocaleString("en-US")}`);
-    const size: SizeData = { n, degree, buildSeconds: Number.NaN, buildJoins: 0, runs: [], member: [], heldKeys: Number.NaN, errors: [] };
-    // A failure (a limit of the DO, say) is reported with this n, and larger n are not tried.
-    let stopped = false;
-    try {
-      await measureSize(ctx, g, size, baselineMs);
-    } catch (e) {
-      size.errors.push(`stopped at this n: ${e instanceof Error ? e.message : String(e)}`);
-      stopped = true;
-    }
-    size.heldKeys = size.member[0]?.heldKeys ?? Number.NaN;
-    out.push(size);
-    for (const e of size.errors) ctx.log(`rekey: degree ${degree}, n = ${n}: ${e}`);
-    if (stopped) break;
+/** One degree's graph, alive for the whole section; `stopped` once an n failed (larger n are not tried). */
+type Graph = { degree: number; program: string; setup: Setup; members: Members; next: { id: number }; stopped: boolean };
+
+/**
+ * Every degree's graph lives side by side. At each n, each graph is grown and warmed up, then
+ * the runs go round the degrees (run 1 of d = 2, 4, 8, run 2, …), so a slow spell of this
+ * host falls on every degree alike instead of on whichever came last.
+ */
+async function measureGraphs(ctx: BenchContext, baselineMs: number): Promise<SizeData[]> {
+  const { sizes, topSizeDegrees, degrees } = ctx.profile.rekey;
+  const graphs: Graph[] = [];
+  for (const degree of degrees) {
+    const program = `bench-rk-d${degree}-${tag()}`;
+    graphs.push({ degree, program, setup: await graphPost<Setup>(ctx.limit, "/graph/setup", { program, degree }), members: new Members(), next: { id: 0 }, stopped: false });
   }
-  await graphPost(ctx.limit, "/graph/destroy", { program });
-  return out;
+  const out: SizeData[] = [];
+  try {
+    for (const n of sizes) {
+      const here = graphs.filter((g) => !g.stopped && (n < Math.max(...sizes) || topSizeDegrees.includes(g.degree)));
+      const at = new Map<Graph, SizeData>();
+      for (const g of here) {
+        ctx.log(`rekey: degree ${g.degree}, growing the graph to n = ${n.toLocaleString("en-US")}`);
+        const size: SizeData = { n, degree: g.degree, buildSeconds: Number.NaN, buildJoins: 0, runs: [], member: [], heldKeys: Number.NaN, errors: [] };
+        at.set(g, size);
+        await attempt(g, size, () => prepareSize(ctx, g, size, baselineMs));
+      }
+      ctx.log(`rekey: n = ${n.toLocaleString("en-US")}, ${ctx.profile.runs} run(s) round degrees ${here.map((g) => g.degree).join(", ")}`);
+      for (let r = 0; r < ctx.profile.runs; r++) {
+        for (const g of here) if (!g.stopped) await attempt(g, at.get(g)!, () => measureRun(ctx, g, at.get(g)!, r, baselineMs));
+      }
+      for (const [g, size] of at) {
+        size.heldKeys = size.member[0]?.heldKeys ?? Number.NaN;
+        out.push(size);
+        for (const e of size.errors) ctx.log(`rekey: degree ${g.degree}, n = ${n}: ${e}`);
+      }
+    }
+  } finally {
+    for (const g of graphs) await graphPost(ctx.limit, "/graph/destroy", { program: g.program });
+  }
+  return out.sort((a, b) => a.degree - b.degree || a.n - b.n);
 }
 
-type Graph = { program: string; setup: Setup; members: Members; next: { id: number } };
+/** A failure (a limit of the DO, say) is reported with this n, and the graph goes no further. */
+async function attempt(g: Graph, size: SizeData, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (e) {
+    size.errors.push(`stopped at this n: ${e instanceof Error ? e.message : String(e)}`);
+    g.stopped = true;
+  }
+}
 
-/** Grows the graph to `size.n`, then measures there; results land in `size` as they come. */
-async function measureSize(ctx: BenchContext, g: Graph, size: SizeData, baselineMs: number): Promise<void> {
+/** Grows the graph to `size.n`, measures the observer's worst case there, and warms up. */
+async function prepareSize(ctx: BenchContext, g: Graph, size: SizeData, baselineMs: number): Promise<void> {
   const { program, setup, members } = g;
-  const { n, errors } = size;
-  const p = ctx.profile.rekey;
-  const built = await build(ctx, program, members, n, g.next, baselineMs);
+  const built = await build(ctx, program, members, size.n, g.next, baselineMs);
   size.buildSeconds = built.seconds;
   size.buildJoins = built.joins;
   // Worst case for the observer: its sibling leaves (it unwraps every key of its path).
@@ -223,41 +248,47 @@ async function measureSize(ctx: BenchContext, g: Graph, size: SizeData, baseline
       ),
     );
   } catch (e) {
-    errors.push(`member cost (sibling leave): ${e instanceof Error ? e.message : String(e)}`);
+    size.errors.push(`member cost (sibling leave): ${e instanceof Error ? e.message : String(e)}`);
   }
   // Warm-up: one leave and one join, not counted.
   await singleLeaves(ctx, program, members, 1, baselineMs);
-  await singleJoins(ctx, program, members, [`w${n}-${tag()}`], baselineMs);
-  for (let r = 0; r < ctx.profile.runs; r++) {
-    const leave = await singleLeaves(ctx, program, members, p.opsPerRun, baselineMs);
-    const join = await singleJoins(ctx, program, members, Array.from({ length: p.opsPerRun }, (_, k) => `j${n}r${r}k${k}`), baselineMs);
-    const l = Math.max(1, Math.round(n / 100));
-    const leaving = members.pick(l);
-    const joining = Array.from({ length: l }, (_, k) => `b${n}r${r}k${k}`);
-    let batch: BatchRun | undefined;
-    const last = r === ctx.profile.runs - 1;
-    if (!last && n > p.batchEveryRunUpTo) {
-      size.runs.push({ leave, join });
-      continue;
-    }
-    try {
-      const doBatch = async () => {
-        const t = await timedOps(ctx.limit, program, [{ join: joining, leave: leaving }], baselineMs, true);
-        const e = t.results[0]!;
-        // The same changes one by one, estimated from this run's single operations (other
-        // random members): L × their mean leave wraps + J × their mean join wraps.
-        const sumOfSingles = l * mean(leave.wraps) + l * mean(join.wraps);
-        batch = { leaving: l, joining: l, ms: t.wallMs, cpuMs: t.cpuMs, wraps: e.wraps, forwards: e.forwards, bytes: e.bundleBytes, sumOfSingles };
-      };
-      if (last) size.member.push(await observe(ctx, `a 1 % batch (${l} leave, ${l} join)`, program, setup, doBatch));
-      else await doBatch();
-      for (const m of leaving) members.remove(m);
-      for (const m of joining) members.add(m);
-    } catch (e) {
-      errors.push(`batch of ${l} + ${l}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    size.runs.push({ leave, join, batch });
+  await singleJoins(ctx, program, members, [`w${size.n}-${tag()}`], baselineMs);
+}
+
+/** Run `r` at this n: the host probe, single leaves, single joins, and (see batchEveryRunUpTo) a 1 % batch. */
+async function measureRun(ctx: BenchContext, g: Graph, size: SizeData, r: number, baselineMs: number): Promise<void> {
+  const { program, setup, members } = g;
+  const { n } = size;
+  const p = ctx.profile.rekey;
+  const probe = await timedPart(ctx.limit, program, "probe", PROBE_ITERATIONS, 0, baselineMs);
+  const leave = await singleLeaves(ctx, program, members, p.opsPerRun, baselineMs);
+  const join = await singleJoins(ctx, program, members, Array.from({ length: p.opsPerRun }, (_, k) => `j${n}r${r}k${k}`), baselineMs);
+  const last = r === ctx.profile.runs - 1;
+  if (!last && n > p.batchEveryRunUpTo) {
+    size.runs.push({ probe, leave, join });
+    return;
   }
+  const l = Math.max(1, Math.round(n / 100));
+  const leaving = members.pick(l);
+  const joining = Array.from({ length: l }, (_, k) => `b${n}r${r}k${k}`);
+  let batch: BatchRun | undefined;
+  try {
+    const doBatch = async () => {
+      const t = await timedOps(ctx.limit, program, [{ join: joining, leave: leaving }], baselineMs, true);
+      const e = t.results[0]!;
+      // The same changes one by one, estimated from this run's single operations (other
+      // random members): L × their mean leave wraps + J × their mean join wraps.
+      const sumOfSingles = l * mean(leave.wraps) + l * mean(join.wraps);
+      batch = { leaving: l, joining: l, ms: t.wallMs, cpuMs: t.cpuMs, wraps: e.wraps, forwards: e.forwards, bytes: e.bundleBytes, sumOfSingles };
+    };
+    if (last) size.member.push(await observe(ctx, `a 1 % batch (${l} leave, ${l} join)`, program, setup, doBatch));
+    else await doBatch();
+    for (const m of leaving) members.remove(m);
+    for (const m of joining) members.add(m);
+  } catch (e) {
+    size.errors.push(`batch of ${l} + ${l}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  size.runs.push({ probe, leave, join, batch });
 }
 
 /**

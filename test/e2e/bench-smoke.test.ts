@@ -103,6 +103,7 @@ describe("npm run bench -- --smoke", () => {
         expect(r.batch.wraps, `batch wraps, ${where}`).toBeLessThanOrEqual(r.batch.leaving * g.degree * h);
         if (r.batch.leaving >= 10) expect(r.batch.wraps, `batch wraps, ${where}`).toBeLessThan(r.batch.sumOfSingles);
         expect(r.leave.msPerOp).toBeGreaterThan(0);
+        expect(r.probe.ms, `host probe, ${where}`).toBeGreaterThan(0);
       }
       // The observer holds its whole path (⌈log_d n⌉ + 1 keys) and processed real views.
       expect(g.heldKeys, where).toBe(h + 1);
