@@ -126,7 +126,7 @@ async function measureParts(ctx: BenchContext, baselineMs: number): Promise<Part
   return out;
 }
 
-/** The host probe (limit worker /graph/parts "probe"): 20,000 SHA-256 of 64 bytes, some 20–60 ms on this host. */
+/** The host probe (limit worker /graph/parts "probe"): 20,000 SHA-256 of 64 bytes, some 55–130 ms on this host. */
 export const PROBE_ITERATIONS = 20;
 
 const tag = () => randomBytes(3).toString("hex");
@@ -196,6 +196,7 @@ async function measureGraphs(ctx: BenchContext, baselineMs: number): Promise<Siz
   try {
     for (const n of sizes) {
       const here = graphs.filter((g) => !g.stopped && (n < Math.max(...sizes) || topSizeDegrees.includes(g.degree)));
+      if (here.length === 0) break;
       const at = new Map<Graph, SizeData>();
       for (const g of here) {
         ctx.log(`rekey: degree ${g.degree}, growing the graph to n = ${n.toLocaleString("en-US")}`);
