@@ -263,6 +263,12 @@ async function startServer(name: string, dir: string): Promise<Server> {
   // The edge rate limits (docs/protocol.md §6.1) are a policy, not a cost: every simulated
   // meter comes from 127.0.0.1 and the latency probes ask faster than a meter may, so the
   // bench measures gridkey with both off.
+  // wrangler dev's local observability (on by default; X_LOCAL_OBSERVABILITY) streams every
+  // trace event of the worker (each request, RPC, SQL statement) to a collector worker in the
+  // same workerd: under perf (2026-12-07) it was a fifth of workerd's CPU during leaves, and
+  // two limit workers side by side put a leave without it at 0.61 of its time with it. It is a
+  // dev tool, not part of a deployed gridkey: off here.
+  process.env.X_LOCAL_OBSERVABILITY = "false";
   const dev = await startDevServer(BENCH_VARS, dir);
   const port = Number(new URL(dev.url).port);
   const server: Server = {

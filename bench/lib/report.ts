@@ -74,6 +74,7 @@ export function markdown(results: Results): string {
         ["Node", m.node],
         ["wrangler", m.wrangler],
         ["how the cores were shared", results.cores.description],
+        ["wrangler dev's local observability", "off for both servers (X_LOCAL_OBSERVABILITY=false): on by default, it streams every trace event (request, RPC, SQL statement) to a collector worker in the same workerd; a dev tool, not part of a deployed gridkey"],
         ["edge rate limits", "off for the run (EDGE_RATE_LIMIT_ADDRESS, EDGE_RATE_LIMIT_METER): every simulated meter comes from 127.0.0.1, and the latency probes ask faster than one meter may"],
         [
           "mode",
