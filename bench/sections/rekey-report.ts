@@ -376,6 +376,13 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
         `MLS stopped at: ${[...skipped.map((c) => `n = ${n$(c.n)} ${c.tree} (${c.skipped})`), ...missing.map((c) => `n = ${n$(c.n)} ${c.tree} (not finished: the child exited or was stopped past its budget)`)].join("; ")}.`,
       );
     }
+    const top = [...okMls].sort((a, b) => b.n - a.n)[0];
+    if (top && skipped.length + missing.length === 0) {
+      notes.push(
+        `MLS stops at n = ${n$(top.n)} (${top.tree} tree), this profile's largest case: every case finished within the run's MLS budget of ${rk.mls.budgetSeconds} s. ` +
+          `Larger n are not attempted: there, building the group took ${fmt(top.buildSeconds ?? Number.NaN)} s, one remove commit ${fmt(median(top.remove.createMs))} ms to create and ${fmt(median(top.remove.processMs))} ms to process, and ts-mls's work per epoch grows with n.`,
+      );
+    }
     const blank = okMls.filter((c) => c.tree === "blank");
     const filled = okMls.filter((c) => c.tree === "filled");
     notes.push(
