@@ -268,8 +268,7 @@ async function startServer(name: string, dir: string): Promise<Server> {
   // same workerd: under perf (2026-12-07) it was a fifth of workerd's CPU during leaves, and
   // two limit workers side by side put a leave without it at 0.61 of its time with it. It is a
   // dev tool, not part of a deployed gridkey: off here.
-  process.env.X_LOCAL_OBSERVABILITY = "false";
-  const dev = await startDevServer(BENCH_VARS, dir);
+  const dev = await startDevServer(BENCH_VARS, dir, { X_LOCAL_OBSERVABILITY: "false" });
   const port = Number(new URL(dev.url).port);
   const server: Server = {
     name,

@@ -61,11 +61,13 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
   const at = (d: number, n: number) => graphs.find((g) => g.degree === d && g.n === n);
   const main = at(mainDegree, largestN)!;
   const mainF = perSize(main);
+  /** The largest MLS case measured (a filled tree first at the same n). */
+  const largestMls = [...okMls].sort((a, b) => b.n - a.n || (a.tree === "filled" ? -1 : 1))[0];
   /** The MLS case to compare with at n: the same n if measured (filled tree first), else the largest measured. */
   const mlsFor = (n: number): MlsCase | undefined => {
     const same = okMls.filter((c) => c.n === n);
     if (same.length > 0) return same.find((c) => c.tree === "filled") ?? same[0];
-    return [...okMls].sort((a, b) => b.n - a.n || (a.tree === "filled" ? -1 : 1))[0];
+    return largestMls;
   };
   const mlsFig = (c: MlsCase, sel: (c: MlsCase & Required<Pick<MlsCase, "remove" | "add">>) => number[], unit: string) => figure(measured(c) ? sel(c) : [], unit);
 
@@ -376,11 +378,10 @@ export function rekeyReport(ctx: BenchContext, data: RekeyData): SectionResult {
         `MLS stopped at: ${[...skipped.map((c) => `n = ${n$(c.n)} ${c.tree} (${c.skipped})`), ...missing.map((c) => `n = ${n$(c.n)} ${c.tree} (not finished: the child exited or was stopped past its budget)`)].join("; ")}.`,
       );
     }
-    const top = [...okMls].sort((a, b) => b.n - a.n)[0];
-    if (top && skipped.length + missing.length === 0) {
+    if (largestMls && skipped.length + missing.length === 0) {
       notes.push(
-        `MLS stops at n = ${n$(top.n)} (${top.tree} tree), this profile's largest case: every case finished within the run's MLS budget of ${rk.mls.budgetSeconds} s. ` +
-          `Larger n are not attempted: there, building the group took ${fmt(top.buildSeconds ?? Number.NaN)} s, one remove commit ${fmt(median(top.remove.createMs))} ms to create and ${fmt(median(top.remove.processMs))} ms to process, and ts-mls's work per epoch grows with n.`,
+        `MLS stops at n = ${n$(largestMls.n)} (${largestMls.tree} tree), this profile's largest case: every case finished within the run's MLS budget of ${rk.mls.budgetSeconds} s. ` +
+          `Larger n are not attempted: there, building the group took ${fmt(largestMls.buildSeconds ?? Number.NaN)} s, one remove commit ${fmt(median(largestMls.remove.createMs))} ms to create and ${fmt(median(largestMls.remove.processMs))} ms to process, and ts-mls's work per epoch grows with n.`,
       );
     }
     const blank = okMls.filter((c) => c.tree === "blank");

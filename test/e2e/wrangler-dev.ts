@@ -15,13 +15,14 @@ export type DevServer = { url: string; token: string; state: string; restart(): 
  * `vars`: worker vars to set on top of wrangler.toml's (e.g. the edge rate limits).
  * `cwd`: the folder whose wrangler.toml to run (the bench's limit worker has its own).
  */
-export async function startDevServer(vars: Record<string, string> = {}, cwd = process.cwd()): Promise<DevServer> {
+/** `vars`: the worker's own variables (its .env file); `wranglerEnv`: settings of wrangler itself, added to its process environment. */
+export async function startDevServer(vars: Record<string, string> = {}, cwd = process.cwd(), wranglerEnv: Record<string, string> = {}): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), "gridkey-e2e-"));
   const token = `gk_${randomBytes(32).toString("base64url")}`;
   const envFile = join(dir, ".env");
   writeFileSync(envFile, `MASTER_KEYS=1:${randomBytes(32).toString("hex")}\nMASTER_KEY_CURRENT=1\nBOOTSTRAP_TOKEN=${token}\n${extraVars(vars)}`, { mode: 0o600 });
   const state = join(dir, "state");
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", ...wranglerEnv };
   const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd, env, stdio: "pipe" });
   if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stderr}`);
   const port = await freePort();
