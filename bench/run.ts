@@ -4,9 +4,9 @@
  * in docs/bench/.
  *
  *   npm run bench                  the full run
- *   npm run bench -- --quick       a subset, under two minutes
+ *   npm run bench -- --quick       a subset, under two minutes (what test/e2e/bench-smoke.test.ts runs)
  *   npm run bench -- --smoke       seconds: tiny N, one run; writes to a temporary folder
- *                                  (what test/e2e/bench-smoke.test.ts runs)
+ *                                  (a check of the harness while changing it)
  *   options: --out DIR (writes DIR/benchmarks.md and DIR/bench/*), --runs N, --no-pin,
  *            --wait-idle[=SECONDS] (first wait, at most that long, default 300, for other
  *            processes to leave the CPUs alone: tests running beside the bench distort it)
